@@ -1,0 +1,31 @@
+# Two entry points for a fresh machine with Python 3.11+ and the package registries:
+#   make demo   runs samestory on the bundled example articles
+#   make test   runs the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXAMPLES ?= ../shared/examples
+OUT ?= out
+
+.PHONY: demo test bench-extraction clean-venv
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/.installed
+	@mkdir -p $(OUT)
+	$(BIN)/samestory clean $(EXAMPLES)/*.txt -o $(OUT)/examples.cleaned.jsonl
+	@$(BIN)/python -c "import json,sys; [print(f\"{r['date'] or '(no date)'}  {r['byline'] or '(no byline)'}  |  {r['title']}\n  {len(r['text'].split())} words kept, {len(r['removed'])} lines removed: \" + '; '.join(f'{w}' for w in r['removed_reasons'])) for r in map(json.loads, open('$(OUT)/examples.cleaned.jsonl'))]"
+	@echo "Full records: $(OUT)/examples.cleaned.jsonl"
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+bench-extraction: $(BIN)/.installed
+	$(BIN)/python bench/extraction.py
+
+clean-venv:
+	rm -rf $(VENV)

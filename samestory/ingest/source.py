@@ -1,0 +1,309 @@
+"""Opening inputs: files, gzip, standard input, size limits and text decoding.
+
+Readers never see a path: they get an :class:`InputFile`, a buffered binary
+stream that is already gunzipped when the bytes say so, counts the raw bytes
+read (for progress bars) and turns I/O and decompression failures into
+:class:`~samestory.errors.InputError` naming the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import os
+import sys
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from ..errors import InputError
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits that keep one bad input from exhausting memory.
+
+    ``max_document_bytes`` bounds a whole-file article (text, HTML page, feed,
+    JSON document); ``max_record_bytes`` bounds one JSONL line, CSV row, WARC
+    record or Parquet cell.
+    """
+
+    max_document_bytes: int = 20 * MiB
+    max_record_bytes: int = 20 * MiB
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class _CountingReader(io.RawIOBase):
+    """Wraps a raw binary file and counts the bytes read from it."""
+
+    def __init__(self, raw: BinaryIO):
+        self._raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.count += n
+        return n
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+class InputFile:
+    """One opened input, decompressed if gzip, with the name used in errors."""
+
+    def __init__(self, name: str, raw: BinaryIO, size: int | None, path: Path | None = None):
+        self.name = name
+        self.path = path
+        #: Size of the raw (possibly compressed) file, when known: progress total.
+        self.size = size
+        self._counter = _CountingReader(raw)
+        buffered = io.BufferedReader(self._counter, buffer_size=256 * 1024)
+        head = buffered.peek(2)[:2]
+        self.compressed = head == b"\x1f\x8b"
+        if self.compressed:
+            stream: BinaryIO = io.BufferedReader(
+                gzip.GzipFile(fileobj=buffered, mode="rb"), buffer_size=256 * 1024  # type: ignore[arg-type]
+            )
+        else:
+            stream = buffered
+        self.stream = stream
+
+    @property
+    def raw_position(self) -> int:
+        """Raw bytes consumed so far (compressed bytes for .gz): progress."""
+        return self._counter.count
+
+    def peek(self, n: int = 65536) -> bytes:
+        """The first bytes of the (decompressed) content, without consuming them."""
+        with self.guard():
+            data = self.stream.peek(n)  # type: ignore[attr-defined]
+            if len(data) >= n:
+                return data[:n]
+            # peek may return less than asked although more is there.
+            return self.stream.peek(n)[:n] if data else data  # type: ignore[attr-defined]
+
+    def read_document(self, limit: int) -> bytes:
+        """Read the whole (decompressed) content, refusing more than ``limit`` bytes."""
+        with self.guard():
+            data = self.stream.read(limit + 1)
+        if len(data) > limit:
+            raise InputError(
+                self.name,
+                f"too large: over {_human(limit)} for one document "
+                f"(raise the limit with --max-bytes if this is really one article)",
+            )
+        return data
+
+    @contextmanager
+    def guard(self, location: str | None = None) -> Iterator[None]:
+        """Turn read and decompression failures into an InputError for this file."""
+        try:
+            yield
+        except InputError:
+            raise
+        except EOFError:
+            raise InputError(self.name, "truncated: the compressed data ends early", location) from None
+        except (gzip.BadGzipFile, zlib.error) as exc:
+            raise InputError(self.name, f"corrupt gzip data ({exc})", location) from None
+        except OSError as exc:
+            raise InputError(self.name, f"cannot read ({exc.strerror or exc})", location) from None
+
+    def close(self) -> None:
+        try:
+            self.stream.close()
+        except Exception:  # closing a broken gzip stream may raise again
+            pass
+
+    def __enter__(self) -> "InputFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_input(path: str | os.PathLike[str]) -> InputFile:
+    """Open a path (``-`` for standard input) as an :class:`InputFile`."""
+    if str(path) == "-":
+        return InputFile("<stdin>", sys.stdin.buffer, None)
+    p = Path(path)
+    name = str(path)
+    if p.is_dir():
+        raise InputError(name, "is a directory (give the files in it, or use a glob)")
+    try:
+        raw = open(p, "rb")  # noqa: SIM115 - closed by InputFile.close
+        size = os.fstat(raw.fileno()).st_size
+    except FileNotFoundError:
+        raise InputError(name, "no such file") from None
+    except PermissionError:
+        raise InputError(name, "permission denied") from None
+    except OSError as exc:
+        raise InputError(name, f"cannot open ({exc.strerror or exc})") from None
+    try:
+        return InputFile(name, raw, size, p)
+    except (OSError, EOFError, zlib.error) as exc:
+        raw.close()
+        raise InputError(name, f"cannot read ({exc})") from None
+
+
+def open_bytes(data: bytes, name: str = "<bytes>") -> InputFile:
+    """An :class:`InputFile` over bytes in memory (uploads, tests)."""
+    return InputFile(name, io.BytesIO(data), len(data))
+
+
+# --- text decoding -----------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+#: Encodings charset detection may name for Western text; cp1252 decodes all
+#: of them the way the web means them (smart quotes, dashes, euro sign).
+_WESTERN = {"cp1252", "latin_1", "iso8859_15", "iso8859_1", "windows-1252", "mac_roman", "ascii", "cp850", "cp437"}
+
+_BINARY_MAGIC = (
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive (unzip it first)"),
+    (b"\x7fELF", "an executable"),
+    (b"BZh", "bzip2 data (decompress it first)"),
+    (b"\xfd7zXZ", "xz data (decompress it first)"),
+    (b"\x28\xb5\x2f\xfd", "zstd data (decompress it first)"),
+)
+
+
+def bom_encoding(data: bytes) -> str | None:
+    """The encoding a byte-order mark announces, if any."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            return enc
+    return None
+
+
+def binary_reason(sample: bytes) -> str | None:
+    """Why ``sample`` looks like binary rather than text, or None if it is text."""
+    if not sample:
+        return None
+    for magic, what in _BINARY_MAGIC:
+        if sample.startswith(magic):
+            return f"binary content: looks like {what}"
+    if bom_encoding(sample) in ("utf-16", "utf-32"):
+        return None
+    if b"\x00" in sample:
+        return "binary content (NUL bytes); not text, HTML, JSON, CSV, a feed or WARC"
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32 or b == 127)
+    if controls > max(8, len(sample) // 20):
+        return "binary content (control bytes); not text, HTML, JSON, CSV, a feed or WARC"
+    return None
+
+
+def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
+    """Decode bytes of unknown encoding; return ``(text, encoding used)``.
+
+    Order: byte-order mark, the declared charset, strict UTF-8, then charset
+    detection, preferring cp1252 for Western guesses (the commonest
+    undeclared encoding of scraped news), and cp1252 with replacement last.
+    """
+    enc = bom_encoding(data)
+    if enc:
+        return data.decode(enc, errors="replace"), enc
+    if declared:
+        try:
+            return data.decode(declared), codecs.lookup(declared).name
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    guess = _guess_encoding(data)
+    if guess and guess not in _WESTERN:
+        try:
+            return data.decode(guess), guess
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace"), "cp1252"
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    best = from_bytes(data[: 256 * 1024]).best()
+    return best.encoding if best is not None else None
+
+
+def decode_line(line: bytes) -> str:
+    """Decode one record line: UTF-8, else cp1252 (never fails)."""
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1252", errors="replace")
+
+
+def _human(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)  # pragma: no cover
+
+
+human_size = _human
+
+
+def iter_lines(inp: InputFile, limit: int) -> Iterator[tuple[int, bytes | InputError]]:
+    """Yield ``(line number, bytes)`` of a line-oriented file, memory bounded.
+
+    A line longer than ``limit`` is skipped to its end without being held in
+    memory and yields an :class:`InputError` in place of its bytes, so one
+    monster line costs one error, not the run.
+    """
+    lineno = 0
+    stream = inp.stream
+    while True:
+        lineno += 1
+        with inp.guard(f"line {lineno}"):
+            line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            skipped = len(line)
+            with inp.guard(f"line {lineno}"):
+                while True:
+                    chunk = stream.readline(MiB)
+                    skipped += len(chunk)
+                    if not chunk or chunk.endswith(b"\n"):
+                        break
+            yield lineno, InputError(
+                inp.name,
+                f"line too long ({_human(skipped)}, limit {_human(limit)}); skipped",
+                f"line {lineno}",
+            )
+            continue
+        yield lineno, line

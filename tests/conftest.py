@@ -1,0 +1,25 @@
+"""Shared fixtures: where the repo's test data and the shared examples live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
+SHARED = REPO.parent / "shared"
+EXAMPLES = SHARED / "examples"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def examples() -> list[Path]:
+    """The two outlets' versions of the November 2019 report (../shared/examples)."""
+    files = sorted(EXAMPLES.glob("*.txt"))
+    assert len(files) == 2, f"expected the two example articles in {EXAMPLES}"
+    return files
