@@ -124,14 +124,17 @@ def _from_match(m: re.Match[str]) -> str | None:
     elif tz[:1] in "+-" and tz:
         sign = 1 if tz[0] == "+" else -1
         digits = tz[1:].replace(":", "")
-        stamp = stamp.replace(tzinfo=_dt.timezone(sign * _dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))))
+        try:
+            stamp = stamp.replace(tzinfo=_dt.timezone(sign * _dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))))
+        except ValueError:  # an offset of a day or more is no time zone: keep the local time
+            pass
     return _plausible(stamp.isoformat())
 
 
 def _plausible(iso: str) -> str | None:
-    """Keep dates between 1900 and 2100; others are parse accidents."""
+    """Keep dates from 1900 to 2099; others are parse accidents."""
     try:
         year = int(iso[:4])
     except ValueError:
         return None
-    return iso if 1900 <= year <= 2100 else None
+    return iso if 1900 <= year <= 2099 else None

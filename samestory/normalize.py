@@ -32,11 +32,16 @@ def nfc(text: str) -> str:
     """
     if not text:
         return ""
-    text = text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
+    text = without_surrogates(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub("", text)
     return unicodedata.normalize("NFC", text)
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with lone surrogates (from JSON escapes or bad decodes) replaced, so it encodes to UTF-8."""
+    return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
 
 
 def clean_line(line: str) -> str:

@@ -174,17 +174,22 @@ class ParquetWriter(_BufferedColumnsWriter):
         import pyarrow as pa
 
         self._pa = pa
-        probe = pa.Table.from_pylist([{c: r.get(c) for c in self.columns} for r in self._pending]) if self._pending else None  # type: ignore[union-attr]
-        fields = []
-        for c in self.columns:  # type: ignore[union-attr]
-            t = probe.schema.field(c).type if probe is not None else pa.string()
-            fields.append(pa.field(c, pa.string() if pa.types.is_null(t) else t))
+        fields = [pa.field(c, self._infer(c)) for c in self.columns]  # type: ignore[union-attr]
         self._schema = pa.schema(fields)
         self._buffer: list[dict[str, Any]] = []
         self._sink = self._open_target(binary=True)
         import pyarrow.parquet as pq
 
         self._writer = pq.ParquetWriter(self._sink, self._schema, compression="zstd")
+
+    def _infer(self, column: str):
+        """The column's type from the first rows; text when they disagree or are all null."""
+        pa = self._pa
+        try:
+            t = pa.array([r.get(column) for r in self._pending]).type
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return pa.string()
+        return pa.string() if pa.types.is_null(t) else t
 
     def _emit(self, rows):
         for row in rows:
@@ -233,8 +238,6 @@ class ParquetWriter(_BufferedColumnsWriter):
 def open_writer(path: str | os.PathLike[str] | None) -> RowWriter:
     """A writer for ``path`` (format from its ending; ``-``/None: JSONL to stdout)."""
     fmt = output_format(path)
-    if fmt == "parquet" and (path is None or str(path) == "-"):
-        raise UsageError("Parquet cannot be written to standard output; give a file name")
     return {"jsonl": JsonlWriter, "csv": CsvWriter, "parquet": ParquetWriter}[fmt](path)
 
 

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from ..article import Article
 from ..dates import to_iso
 from ..errors import InputError
+from ..normalize import without_surrogates
 
 _STRING_FIELDS = ("id", "title", "text", "html", "source", "url", "lang")
 
@@ -32,7 +33,9 @@ def article_from_record(record: Mapping[str, Any], source: str, location: str) -
         if _missing(value):
             value = None
         if key in _STRING_FIELDS:
-            if value is not None and not isinstance(value, str):
+            if isinstance(value, str):
+                value = without_surrogates(value)
+            elif value is not None:
                 if isinstance(value, (int, float)) and key == "id":
                     value = str(value)
                 else:

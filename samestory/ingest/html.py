@@ -44,6 +44,9 @@ def extract_html(html: str, url: str | None = None) -> dict | None:
             favor_recall=True,
             fast=True,
             deduplicate=False,
+            # htmldate's extensive search reads a bare "2012" in page text as
+            # 2012-01-01; only dates the page states count.
+            date_extraction_params={"extensive_search": False, "original_date": True},
         )
     except (ValueError, TypeError, RecursionError, MemoryError, AttributeError) as exc:
         raise ValueError(f"HTML could not be parsed ({type(exc).__name__})") from exc
@@ -108,5 +111,8 @@ def _declared_charset(data: bytes) -> str | None:
 def _host(url: str | None) -> str | None:
     if not url:
         return None
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # "Invalid IPv6 URL" and other malformed urls
+        return None
     return host[4:] if host.startswith("www.") else (host or None)

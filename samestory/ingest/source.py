@@ -13,6 +13,7 @@ import gzip
 import io
 import os
 import sys
+import unicodedata
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,6 +65,32 @@ class _CountingReader(io.RawIOBase):
             super().close()
 
 
+class _Read1Raw(io.RawIOBase):
+    """Raw view of a GzipFile that hands over each decompressed chunk at once.
+
+    A BufferedReader straight over GzipFile loses the bytes it already
+    decompressed when the stream then turns out truncated; reading with
+    ``read1`` delivers them first, so records before the damage survive.
+    """
+
+    def __init__(self, stream: gzip.GzipFile):
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            super().close()
+
+
 class InputFile:
     """One opened input, decompressed if gzip, with the name used in errors."""
 
@@ -78,7 +105,7 @@ class InputFile:
         self.compressed = head == b"\x1f\x8b"
         if self.compressed:
             stream: BinaryIO = io.BufferedReader(
-                gzip.GzipFile(fileobj=buffered, mode="rb"), buffer_size=256 * 1024  # type: ignore[arg-type]
+                _Read1Raw(gzip.GzipFile(fileobj=buffered, mode="rb")), buffer_size=256 * 1024  # type: ignore[arg-type]
             )
         else:
             stream = buffered
@@ -240,7 +267,11 @@ def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
     guess = _guess_encoding(data)
     if guess and guess not in _WESTERN:
         try:
-            return data.decode(guess), guess
+            text = data.decode(guess)
+            # Latin-script guesses (cp1250, iso8859_2...) are usually cp1252
+            # misread on short samples; trust only guesses of another script.
+            if _mostly_non_latin(text):
+                return text, guess
         except (LookupError, UnicodeDecodeError):
             pass
     try:
@@ -256,6 +287,14 @@ def _guess_encoding(data: bytes) -> str | None:
         return None
     best = from_bytes(data[: 256 * 1024]).best()
     return best.encoding if best is not None else None
+
+
+def _mostly_non_latin(text: str) -> bool:
+    letters = [c for c in text[:20000] if c.isalpha() and ord(c) > 127]
+    if not letters:
+        return False
+    latin = sum(unicodedata.name(c, "").startswith("LATIN") for c in letters)
+    return latin < 0.5 * len(letters)
 
 
 def decode_line(line: bytes) -> str:

@@ -23,8 +23,8 @@ def read_text(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
     if reason:
         raise InputError(inp.name, reason)
     text, _ = decode_text(data)
-    if "\x00" in text:
-        text = text.replace("\x00", "")
+    if not text.strip():
+        raise InputError(inp.name, "file holds only white space")
     article = Article(text=text, origin=inp.name)
     if inp.path is not None:
         article.extra["file"] = Path(inp.name).name
