@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("SAMESTORY_SHARED", REPO.parent / "shared"))
 EXAMPLES = SHARED / "examples"
 
 
