@@ -22,6 +22,7 @@ demo: $(BIN)/.installed
 	@echo "Full records: $(OUT)/examples.cleaned.jsonl"
 
 test: $(BIN)/.installed
+	$(BIN)/ruff check --quiet samestory tests bench
 	$(BIN)/python -m pytest -q
 
 bench-extraction: $(BIN)/.installed

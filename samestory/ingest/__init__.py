@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..article import Article
 from ..errors import InputError, UsageError
-from .detect import FORMATS, detect_format, suffix_format
+from .detect import FORMATS, detect_format
 from .source import DEFAULT_LIMITS, InputFile, Limits, open_bytes, open_input
 
 __all__ = [

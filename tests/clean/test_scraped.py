@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samestory.article import Article
-from samestory.clean import clean_article, clean_title, split_scraped
+from samestory.clean import clean_article, clean_title
 from samestory.clean.patterns import boilerplate_reason, byline_name
 from samestory.clean.scraped import is_teaser
 from samestory.normalize import clean_line

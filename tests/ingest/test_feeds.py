@@ -9,20 +9,16 @@ from pathlib import Path
 import pytest
 
 from samestory.article import Article
-from samestory.errors import InputError
 from samestory.ingest import Limits, iter_input, read_bytes
 from samestory.ingest.feeds import html_to_text
+
+from _support import read_clean_fixture, split
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BAD = DATA / "bad"
 
 BOMB_MESSAGE = "unsafe XML: entity declarations are not allowed (possible XML bomb)"
 
-
-def split(items) -> tuple[list[Article], list[InputError]]:
-    items = list(items)
-    assert all(isinstance(i, (Article, InputError)) for i in items), items
-    return [i for i in items if isinstance(i, Article)], [i for i in items if isinstance(i, InputError)]
 
 
 def rss(*items: str, head: str = "") -> bytes:
@@ -35,16 +31,12 @@ def rss(*items: str, head: str = "") -> bytes:
 
 @pytest.fixture(scope="module")
 def rss_articles() -> list[Article]:
-    articles, errors = split(iter_input(DATA / "feed.rss"))
-    assert errors == []
-    return articles
+    return read_clean_fixture("feed.rss")
 
 
 @pytest.fixture(scope="module")
 def atom_articles() -> list[Article]:
-    articles, errors = split(iter_input(DATA / "feed.atom"))
-    assert errors == []
-    return articles
+    return read_clean_fixture("feed.atom")
 
 
 # --- RSS ----------------------------------------------------------------------------

@@ -16,16 +16,13 @@ from samestory.article import Article, content_id
 from samestory.errors import InputError
 from samestory.ingest import Limits, iter_input, read_bytes
 
+from _support import read_clean_fixture, split
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 BAD = DATA / "bad"
 
 BRIDGE_URL = "https://www.portaldercourier.example/news/2024/03/14/alder-bay-bridge-reopens"
 
-
-def split(items) -> tuple[list[Article], list[InputError]]:
-    items = list(items)
-    assert all(isinstance(i, (Article, InputError)) for i in items), items
-    return [i for i in items if isinstance(i, Article)], [i for i in items if isinstance(i, InputError)]
 
 
 def errors_at(errors: list[InputError]) -> list[tuple[str | None, str]]:
@@ -38,9 +35,7 @@ def rows(articles: list[Article]) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def jsonl_articles() -> list[Article]:
-    articles, errors = split(iter_input(DATA / "articles.jsonl"))
-    assert errors == []
-    return articles
+    return read_clean_fixture("articles.jsonl")
 
 
 # --- JSON Lines -----------------------------------------------------------------

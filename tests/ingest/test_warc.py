@@ -15,8 +15,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from samestory.article import Article
-from samestory.errors import InputError
 from samestory.ingest import Limits, iter_input, read_bytes
+
+from _support import read_clean_fixture, split
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BAD = DATA / "bad"
@@ -25,11 +26,6 @@ BRIDGE_URL = "https://www.portaldercourier.example/news/2024/03/14/alder-bay-bri
 LIBRARY_URL = "https://veldengazette.example/local/library-sunday-hours"
 HAIL_URL = "https://veldengazette.example/region/hailstorm-orchards"
 
-
-def split(items) -> tuple[list[Article], list[InputError]]:
-    items = list(items)
-    assert all(isinstance(i, (Article, InputError)) for i in items), items
-    return [i for i in items if isinstance(i, Article)], [i for i in items if isinstance(i, InputError)]
 
 
 def page(title: str, paragraphs: int = 4) -> bytes:
@@ -57,9 +53,7 @@ def warc(*records: tuple[str, str, bytes, str | None], gz: bool = False) -> byte
 
 @pytest.fixture(scope="module")
 def pages() -> list[Article]:
-    articles, errors = split(iter_input(DATA / "pages.warc.gz"))
-    assert errors == []
-    return articles
+    return read_clean_fixture("pages.warc.gz")
 
 
 def test_only_the_html_pages_become_articles(pages):
