@@ -9,6 +9,7 @@ written), 2 for bad usage.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Iterator, List, Optional
@@ -168,6 +169,144 @@ def clean(
             writer.write(cleaned.to_row(keep_html=keep_html))
     reporter.summary(writer.count, output)
     raise typer.Exit(1 if reporter.errors else 0)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  samestory dedup articles.jsonl -o groups.csv\n\n"
+        "  samestory dedup --store news.store monday.jsonl -o monday-groups.jsonl\n\n"
+        "  samestory dedup --store news.store tuesday.warc.gz   (checked against Monday's too)"
+    )
+)
+def dedup(
+    inputs: List[str] = typer.Argument(..., metavar="INPUT...", help="Files or directories to read; '-' reads standard input."),
+    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help=_OUT_HELP),
+    store: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help="Keep the index in this store directory (created if new): new articles are checked against all stored ones."),
+    jaccard: float = typer.Option(0.30, "--jaccard", min=0.01, max=1.0, help="Exact shingle Jaccard at or above which two articles are near-copies."),
+    containment: float = typer.Option(0.80, "--containment", min=0.01, max=1.0, help="Share of the shorter article's shingles found in the longer one that makes it a cut-down copy."),
+    clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean the articles first (use --no-clean for output of 'samestory clean')."),
+    format: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
+    max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help=_MAX_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary line."),
+) -> None:
+    """Find exact and near-duplicate copies and group them.
+
+    Writes one row per article: id, group (shared by copies of each other),
+    duplicate_of (the group's earliest article; empty for that one),
+    similarity (exact shingle Jaccard with it) and containment.
+    """
+    from .dedup import DedupConfig, NearCopyIndex, dedup_batch
+    from .output import open_writer
+    from .store import Store, StoreError
+
+    config = DedupConfig(jaccard=jaccard, containment=containment)
+    fmt = _check_format(format)
+    limits = _limits(max_mb)
+    paths = _expand(inputs)
+    with _writer(open_writer, output) as writer, Reporter(paths, quiet, "dedup") as reporter:
+        articles = _unique_ids(_cleaned(iter_articles(paths, fmt, limits, reporter), reporter, clean_first), reporter)
+        if store is None:
+            rows = dedup_batch(articles, config)
+        else:
+            try:
+                with Store(store) as st:
+                    index = NearCopyIndex(st, config)
+                    seqs = [seq for _, seq, _ in index.add(articles)]
+                    rows = index.rows(seqs)
+            except (StoreError, SamestoryError) as exc:
+                reporter.error(str(exc))
+                raise typer.Exit(1) from None
+        for row in rows:
+            writer.write(row.as_dict())
+    reporter.summary(writer.count, output)
+    raise typer.Exit(1 if reporter.errors else 0)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  samestory compare ../shared/examples/north-korea-talks-outlet-a.txt ../shared/examples/north-korea-talks-outlet-b.txt\n\n"
+        "  samestory compare wire.html local-copy.html --json"
+    )
+)
+def compare(
+    a: str = typer.Argument(..., metavar="A", help="A file holding one article (any input format)."),
+    b: str = typer.Argument(..., metavar="B", help="A file holding one article (any input format)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the verdict as one JSON object."),
+    clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean both articles first."),
+    format: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
+) -> None:
+    """Compare two articles: near-copy or not, exact Jaccard, and the passages they share.
+
+    The passages are character offsets into each cleaned text (a_start, a_end,
+    b_start, b_end) with the shared text.
+    """
+    from .compare import compare_articles
+
+    fmt = _check_format(format)
+    pair = [_one_article(path, fmt, clean_first) for path in (a, b)]
+    verdict = compare_articles(*pair)
+    if as_json:
+        typer.echo(json.dumps(verdict, ensure_ascii=False))
+        return
+    _print_verdict(verdict, pair)
+
+
+def _one_article(path: str, fmt: str, clean_first: bool) -> Article:
+    from .clean import clean_article
+
+    items = list(iter_input(path, fmt))
+    articles = [i for i in items if isinstance(i, Article)]
+    for item in items:
+        if isinstance(item, InputError):
+            _err.print(f"samestory: error: {item}", markup=False)
+    if len(articles) != 1:
+        what = "no article" if not articles else f"{len(articles)} articles"
+        _err.print(f"samestory: error: {path}: holds {what}; compare takes one article a file", markup=False)
+        raise typer.Exit(1 if not articles else 2)
+    return clean_article(articles[0]) if clean_first else articles[0]
+
+
+def _print_verdict(verdict: dict, pair: list[Article]) -> None:
+    out = Console(highlight=False, soft_wrap=True)
+    for label, art in zip("AB", pair):
+        out.print(f"{label}: {art.title or '(no title)'}  [{art.date or 'no date'}, {len(art.text.split())} words]", markup=False)
+    near = "yes" if verdict["near_duplicate"] else "no"
+    out.print(f"near-duplicate: {near}   jaccard {verdict['jaccard']:.3f}   containment {verdict['containment']:.3f}", markup=False)
+    passages = verdict["shared_passages"]
+    out.print(f"shared passages: {len(passages)}", markup=False)
+    for p in passages:
+        text = " ".join(p["text"].split())
+        text = text if len(text) <= 160 else text[:157] + "..."
+        out.print(f"  A[{p['a_start']}:{p['a_end']}] B[{p['b_start']}:{p['b_end']}]  {text}", markup=False)
+
+
+def _cleaned(articles: Iterator[Article], reporter: Reporter, enabled: bool = True) -> Iterator[Article]:
+    """The clean stage over a stream; a record that fails is reported and skipped."""
+    from .clean import clean_article
+
+    for article in articles:
+        if not enabled:
+            article.ensure_id()
+            yield article
+            continue
+        try:
+            yield clean_article(article, detect_lang=False)
+        except SamestoryError as exc:
+            reporter.error(InputError(article.origin or "?", str(exc)))
+
+
+def _unique_ids(articles: Iterator[Article], reporter: Reporter) -> Iterator[Article]:
+    """Drop (and report) articles whose id was already seen in this run."""
+    seen: dict[str, str] = {}
+    for article in articles:
+        aid = article.ensure_id()
+        if aid in seen:
+            reporter.error(InputError(article.origin or "?", f"duplicate id {aid!r} (first at {seen[aid]}); skipped"))
+            continue
+        seen[aid] = article.origin or "?"
+        yield article
 
 
 def _check_format(fmt: str) -> str:

@@ -84,3 +84,76 @@ def test_100_mb_inputs_are_refused_by_name_and_the_rest_is_read(tmp_path):
     assert f"{big_text}: too large: over 20.0 MiB for one document" in result.output
     assert f"{big_line}:line 2: line too long (95.4 MiB, limit 20.0 MiB); skipped" in result.output
     assert [r["text"][:14] for r in read_rows(out)] == ["The first stor", "The last story"]
+
+
+def _story_files(tmp_path):
+    from test_dedup import OTHER, STORY
+
+    rows = [
+        {"id": "orig", "title": "Bridge reopens", "text": "\n\n".join(STORY), "date": "2024-03-15"},
+        {"id": "copy", "title": "Bridge reopens after repairs", "text": "\n\n".join(STORY[1:]), "date": "2024-03-16"},
+        {"id": "hail", "title": "Hail hits orchards", "text": "\n\n".join(OTHER), "date": "2024-03-15"},
+    ]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path, rows
+
+
+def test_dedup_batch_and_store(tmp_path):
+    path, rows = _story_files(tmp_path)
+    out = tmp_path / "groups.csv"
+    result = runner.invoke(app, ["dedup", str(path), "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    got = {r["id"]: r for r in read_rows(out)}
+    assert got["copy"]["duplicate_of"] == "orig" and got["copy"]["group"] == "orig"
+    assert got["orig"]["duplicate_of"] == "" and got["hail"]["group"] == "hail"
+    # incremental: the second run checks new articles against the stored ones
+    store = tmp_path / "store"
+    first = tmp_path / "first.jsonl"
+    first.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
+    second = tmp_path / "second.jsonl"
+    second.write_text(json.dumps(rows[1]) + "\n" + json.dumps(rows[2]) + "\n", encoding="utf-8")
+    assert runner.invoke(app, ["dedup", "--store", str(store), str(first), "-q", "-o", str(tmp_path / "o1.jsonl")]).exit_code == 0
+    result = runner.invoke(app, ["dedup", "--store", str(store), str(second), "-q", "-o", str(tmp_path / "o2.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert [(r["id"], r["duplicate_of"]) for r in read_rows(tmp_path / "o2.jsonl")] == [("copy", "orig"), ("hail", None)]
+
+
+def test_dedup_reports_a_damaged_store(tmp_path):
+    path, _ = _story_files(tmp_path)
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "samestory.sqlite").write_bytes(b"garbage" * 100)
+    result = runner.invoke(app, ["dedup", "--store", str(store), str(path), "-q"])
+    assert result.exit_code == 1
+    assert "the store file is damaged" in result.output
+
+
+def test_compare_json_and_text(tmp_path):
+    from test_dedup import STORY
+
+    a = tmp_path / "a.txt"
+    b = tmp_path / "b.txt"
+    a.write_text("Bridge Reopens After Repairs\n\n" + "\n\n".join(STORY), encoding="utf-8")
+    b.write_text("Harbour Bridge Open Again\n\nBy Ann Lee\n\n" + "\n\n".join(STORY[:3]), encoding="utf-8")
+    result = runner.invoke(app, ["compare", str(a), str(b), "--json"])
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.stdout)
+    assert verdict["near_duplicate"] is True and verdict["containment"] == 1.0
+    (passage,) = verdict["shared_passages"]
+    assert passage["text"].startswith("Port Alder's harbour bridge reopened") and passage["b_start"] == 0
+    text = runner.invoke(app, ["compare", str(a), str(b)]).stdout
+    assert "near-duplicate: yes" in text and "shared passages: 1" in text
+
+
+def test_compare_examples_are_not_near_copies(examples):
+    result = runner.invoke(app, ["compare", *map(str, examples), "--json"])
+    verdict = json.loads(result.stdout)
+    assert verdict["near_duplicate"] is False and verdict["jaccard"] < 0.05
+
+
+def test_compare_needs_one_article_a_file(tmp_path):
+    path, _ = _story_files(tmp_path)
+    result = runner.invoke(app, ["compare", str(path), str(path)])
+    assert result.exit_code == 2
+    assert "holds 3 articles; compare takes one article a file" in result.output

@@ -133,7 +133,7 @@ def build() -> bytes:
     info = b"software: samestory test fixture\r\nformat: WARC File Format 1.1\r\n"
     write(None, "warcinfo", info, "2024-03-14T09:12:40Z", content_type="application/warc-fields",
           extra_headers={"WARC-Filename": "pages.warc.gz"})
-    write(BRIDGE_URL, "request", f"GET /news/2024/03/14/alder-bay-bridge-reopens HTTP/1.1\r\nHost: www.portaldercourier.example\r\n\r\n".encode(),
+    write(BRIDGE_URL, "request", "GET /news/2024/03/14/alder-bay-bridge-reopens HTTP/1.1\r\nHost: www.portaldercourier.example\r\n\r\n".encode(),
           "2024-03-14T09:12:45Z", content_type="application/http; msgtype=request")
     body = gzip.compress(BRIDGE_HTML.encode("utf-8"), mtime=0)
     write(BRIDGE_URL, "response", body, "2024-03-14T09:12:45Z",

@@ -1,0 +1,325 @@
+"""Fingerprints: stable shingle hashes, exact set similarity, MinHash signatures, band keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from samestory.fingerprint import (
+    DEFAULT_CONFIG,
+    Fingerprint,
+    FingerprintConfig,
+    band_keys_many,
+    candidate_probability,
+    containment,
+    content_hash,
+    estimate_jaccard,
+    fingerprint,
+    fingerprint_many,
+    jaccard,
+    lsh_threshold,
+    normalize_for_shingles,
+    shingle_hashes,
+    signatures,
+)
+from samestory.normalize import nfc, words
+
+FOX = "The quick brown fox jumps over the lazy dog."
+# Pinned values: any change to word hashing, window combination, the MinHash
+# library or its seed changes these, and every stored fingerprint with them.
+FOX_SHINGLES = [
+    2514378842686561222,
+    3984962435415313469,
+    5841033391205778448,
+    11999484748997455882,
+    13277917772761567101,
+]
+FOX_CONTENT_HASH = "5bfb7372bdb2f169ed8c800e5ee441e8"
+FOX_SIGNATURE_HEAD = [3426923180, 3353643800, 3523453038, 3457449251, 3337571484, 3403092717, 3526671861, 3518219081]
+FOX_BAND_KEYS_HEAD = [5209354951612173710, 11323079882026921954, 10021639057192117380]
+
+
+def _story(seed: int, n: int = 300) -> str:
+    """A text of n distinct-ish invented words, in paragraphs."""
+    rng = np.random.default_rng(seed)
+    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "pe", "zu", "da", "gro"]
+    ws = ["".join(rng.choice(syllables, size=3)) for _ in range(n)]
+    return "\n\n".join(" ".join(ws[i : i + 30]) + "." for i in range(0, n, 30))
+
+
+# --- determinism -----------------------------------------------------------------
+
+
+def test_pinned_shingle_hashes_content_hash_and_signature():
+    assert shingle_hashes(FOX).tolist() == FOX_SHINGLES
+    assert content_hash(FOX) == FOX_CONTENT_HASH
+    fp = fingerprint(FOX)
+    assert fp.signature.dtype == np.uint32 and fp.signature.shape == (128,)
+    assert fp.signature[:8].tolist() == FOX_SIGNATURE_HEAD
+    assert fp.band_keys()[:3] == FOX_BAND_KEYS_HEAD
+
+
+def test_same_text_same_fingerprint_across_calls():
+    text = _story(1)
+    a, b = fingerprint(text), fingerprint(text)
+    assert a == b
+    assert a.band_keys() == b.band_keys()
+    assert np.array_equal(shingle_hashes(text), shingle_hashes(text))
+
+
+def test_same_fingerprint_in_another_process():
+    """Another interpreter (other hash seed, rensa's portable kernel) gives identical output."""
+    code = (
+        "import json; from samestory.fingerprint import fingerprint; "
+        f"f = fingerprint({FOX!r}); "
+        "print(json.dumps([f.content_hash, f.shingles.tolist(), f.signature.tolist(), f.band_keys()]))"
+    )
+    env = dict(os.environ, PYTHONHASHSEED="12345", RENSA_FORCE_KERNEL="scalar")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    here = fingerprint(FOX)
+    assert json.loads(out) == [here.content_hash, here.shingles.tolist(), here.signature.tolist(), here.band_keys()]
+
+
+# --- normalisation -----------------------------------------------------------------
+
+
+def test_case_punctuation_quotes_dashes_and_spacing_do_not_change_shingles():
+    plain = "He said \"it's over\" - and the crowd left the square at 9 p.m. on Sunday"
+    variants = [
+        "HE SAID \u201cIT\u2019S OVER\u201d \u2014 AND THE CROWD LEFT THE SQUARE AT 9 P.M. ON SUNDAY",
+        "He said \u00abit\u2019s over\u00bb \u2013 and the crowd left the square at 9 p.m. on Sunday!!!",
+        "He\u00a0said   'it`s over'\n\nand the crowd left the\tsquare at \uff19 p.m., on Sunday.",
+        "He said \u201cit\u2019s\u200b over\u201d and the crowd left the square at 9 p.m. on Sun\u00adday",
+    ]
+    base = shingle_hashes(plain)
+    for v in variants:
+        assert np.array_equal(shingle_hashes(v), base), v
+        assert content_hash(v) == content_hash(plain), v
+
+
+def test_words_are_casefolded_nfkc_without_punctuation():
+    assert normalize_for_shingles("\ufb01nal \u2460 Stra\u00dfe, DON\u2019T stop!") == ["final", "1", "strasse", "don't", "stop"]
+    assert normalize_for_shingles("") == []
+    assert normalize_for_shingles(" \n\t.,;!? \u2014 ") == []
+
+
+_SPECIAL = "\u2018\u2019\u201c\u201d\u2013\u2014\u00a0\u200b\u00ad\u2026`'\"-.,\n\t \x07\ufb01\u00c9e\u0301\u0130\u00dfAb9 "
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_SPECIAL) | st.characters(), max_size=60))
+def test_fast_normalisation_matches_samestory_normalize(text):
+    assert normalize_for_shingles(text) == words(nfc(text))
+
+
+def test_lone_surrogates_split_words_like_normalize():
+    text = "bad\ud800decode \udcff here"
+    assert normalize_for_shingles(text) == words(nfc(text)) == ["bad", "decode", "here"]
+    assert shingle_hashes(text).size == 1
+
+
+def test_word_order_matters_and_repetition_does_not():
+    text = "alpha beta gamma delta epsilon zeta eta"
+    assert not np.array_equal(shingle_hashes(text), shingle_hashes("beta alpha gamma delta epsilon zeta eta"))
+    doubled = shingle_hashes(text + "\n\n" + text)
+    assert set(shingle_hashes(text).tolist()) < set(doubled.tolist())  # plus the windows across the seam only
+    assert len(doubled) == 2 * len(shingle_hashes(text)) - len(shingle_hashes(text)) + 4
+    assert shingle_hashes("again " * 12).size == 1
+
+
+def test_shingles_are_sorted_unique_uint64():
+    sh = shingle_hashes(_story(2) + " " + _story(2))
+    assert sh.dtype == np.uint64
+    assert np.all(np.diff(sh.astype(object)) > 0)  # strictly increasing, no overflow in the check
+
+
+# --- short and empty text ------------------------------------------------------------
+
+
+def test_short_and_empty_texts():
+    assert shingle_hashes("").size == 0
+    assert shingle_hashes("... \u2014 !!!").size == 0
+    assert shingle_hashes("Breaking news").size == 1  # fewer than k words: one shingle of all of them
+    assert np.array_equal(shingle_hashes("Breaking news"), shingle_hashes("BREAKING \u2014 news!"))
+    assert not np.array_equal(shingle_hashes("Breaking news"), shingle_hashes("news breaking"))
+    assert shingle_hashes("one two three four five").size == 1
+    assert shingle_hashes("one two three four five six").size == 2
+    assert shingle_hashes("a b a b", k=1).size == 2
+    with pytest.raises(ValueError):
+        shingle_hashes("text", k=0)
+
+
+def test_empty_fingerprint_has_no_band_keys_and_matches_nothing():
+    empty = fingerprint("")
+    assert empty.empty and empty.shingles.size == 0
+    assert empty.signature.shape == (128,)
+    assert empty.band_keys() == []
+    assert empty.content_hash == content_hash("   ")
+    other = fingerprint(FOX)
+    assert empty.jaccard(other) == 0.0 and empty.containment(other) == 0.0
+    assert empty.estimate_jaccard(fingerprint("")) == 0.0
+
+
+# --- exact similarity ----------------------------------------------------------------
+
+
+def _arr(*xs: int) -> np.ndarray:
+    return np.array(sorted(set(xs)), dtype=np.uint64)
+
+
+def test_exact_jaccard_and_containment_on_hand_made_sets():
+    a, b = _arr(1, 2, 3, 4), _arr(3, 4, 5, 6, 7, 8)
+    assert jaccard(a, b) == pytest.approx(2 / 8)
+    assert containment(a, b) == pytest.approx(2 / 4)
+    assert jaccard(a, a) == 1.0 and containment(a, a) == 1.0
+    cut = _arr(1, 2)
+    assert jaccard(cut, a) == pytest.approx(0.5) and containment(cut, a) == 1.0
+    big = _arr(2**64 - 1, 2**63, 0)
+    assert jaccard(big, _arr(2**64 - 1)) == pytest.approx(1 / 3)
+    e = _arr()
+    assert jaccard(e, e) == 0.0 and jaccard(a, e) == 0.0 and containment(a, e) == 0.0
+
+
+def test_cut_down_copy_has_low_jaccard_high_containment():
+    story = _story(3, 600)
+    paras = story.split("\n\n")
+    cut = "\n\n".join(paras[: len(paras) // 2])
+    full, half = fingerprint(story), fingerprint(cut)
+    assert half.containment(full) == 1.0
+    assert 0.4 < half.jaccard(full) < 0.6
+
+
+_sets = st.sets(st.integers(0, 40), max_size=25).map(lambda s: np.array(sorted(s), dtype=np.uint64))
+
+
+@given(_sets, _sets)
+def test_jaccard_containment_properties(a, b):
+    j, c = jaccard(a, b), containment(a, b)
+    assert j == jaccard(b, a) and c == containment(b, a)
+    assert 0.0 <= j <= 1.0 and 0.0 <= c <= 1.0
+    assert c >= j
+    inter = len(set(a.tolist()) & set(b.tolist()))
+    union = len(set(a.tolist()) | set(b.tolist()))
+    assert j == (inter / union if union else 0.0)
+    if len(a):
+        assert jaccard(a, a) == 1.0 and containment(a, a) == 1.0
+
+
+# --- signatures and LSH ----------------------------------------------------------------
+
+
+def test_signature_estimate_close_to_exact_jaccard():
+    rng = np.random.default_rng(7)
+    pool = np.unique(rng.integers(0, 2**63, 700, dtype=np.uint64))[:600]
+    a, b = np.sort(pool[:400]), np.sort(pool[200:])  # |a∩b| = 200, |a∪b| = 600
+    assert jaccard(a, b) == pytest.approx(1 / 3)
+    sa, sb = signatures([a, b])
+    assert abs(estimate_jaccard(sa, sb) - 1 / 3) <= 0.1
+
+    # and through text: 200 words, the second half replaced
+    ws = [f"w{i}" for i in range(200)]
+    t1, t2 = " ".join(ws), " ".join(ws[:100] + [f"x{i}" for i in range(100)])
+    f1, f2 = fingerprint(t1), fingerprint(t2)
+    exact = f1.jaccard(f2)
+    assert exact == pytest.approx(96 / 296)
+    assert abs(f1.estimate_jaccard(f2) - exact) <= 0.1
+
+
+def test_band_keys_equal_for_identical_texts_and_differ_for_unrelated():
+    text = _story(11)
+    a, b = fingerprint(text), fingerprint("  " + text.upper() + "  ")
+    keys = a.band_keys()
+    assert len(keys) == DEFAULT_CONFIG.bands
+    assert keys == b.band_keys()
+    assert all(0 <= k < 2**64 for k in keys)
+    assert len(set(keys)) == len(keys)
+    for seed in range(12, 20):
+        other = fingerprint(_story(seed)).band_keys()
+        assert sum(x == y for x, y in zip(keys, other)) <= 2
+
+
+def test_band_index_is_part_of_the_key():
+    fp = Fingerprint("x", _arr(1), np.full(128, 42, dtype=np.uint32))
+    keys = fp.band_keys()
+    assert len(set(keys)) == 64  # identical band contents, different bands
+
+
+def test_near_copy_shares_a_band_key():
+    text = _story(21, 600)
+    copy = "By A. Reporter, Some Outlet\n\n" + text.replace("kaka", "lolo", 3) + "\n\nCopyright 2024 Some Outlet."
+    a, b = fingerprint(text), fingerprint(copy)
+    assert a.jaccard(b) > 0.7
+    assert set(a.band_keys()) & set(b.band_keys())
+
+
+def test_band_keys_need_the_matching_config():
+    with pytest.raises(ValueError):
+        fingerprint(FOX).band_keys(FingerprintConfig(num_perm=64, bands=32, rows=2))
+
+
+def test_fingerprint_many_equals_one_at_a_time():
+    texts = [FOX, "", "Breaking news", _story(30), _story(31, 50), "\u201cQuoted\u201d \u2014 text " * 20, _story(30)]
+    for config in (DEFAULT_CONFIG, FingerprintConfig(shingle_words=3, num_perm=64, bands=16, rows=4, seed=99)):
+        many = fingerprint_many(texts, config)
+        assert many == [fingerprint(t, config) for t in texts]
+        keys = band_keys_many(many, config)
+        assert keys.shape == (len(texts), config.bands)
+        assert keys[0].tolist() == many[0].band_keys(config)
+        assert not keys[1].any()  # the empty text's row
+    assert fingerprint_many([]) == []
+
+
+def test_seed_changes_signature_but_not_shingles():
+    a = fingerprint(FOX)
+    b = fingerprint(FOX, FingerprintConfig(seed=2))
+    assert np.array_equal(a.shingles, b.shingles) and a.content_hash == b.content_hash
+    assert not np.array_equal(a.signature, b.signature)
+
+
+def test_config_validation():
+    assert DEFAULT_CONFIG.bands * DEFAULT_CONFIG.rows == DEFAULT_CONFIG.num_perm
+    with pytest.raises(ValueError):
+        FingerprintConfig(num_perm=128, bands=30, rows=4)
+    with pytest.raises(ValueError):
+        FingerprintConfig(shingle_words=0)
+    with pytest.raises(ValueError):
+        FingerprintConfig(seed=-1)
+
+
+def test_s_curve_arithmetic():
+    assert candidate_probability(0.5, 64, 2) == pytest.approx(1 - 0.75**64)
+    assert candidate_probability(0.0, 64, 2) == 0.0 and candidate_probability(1.0, 64, 2) == 1.0
+    assert lsh_threshold(64, 2) == pytest.approx(0.125)
+    assert lsh_threshold(16, 8) == pytest.approx((1 / 16) ** (1 / 8))
+    ps = [candidate_probability(s / 10, 32, 4) for s in range(11)]
+    assert ps == sorted(ps)
+    # the default config: >= 99% of pairs at the verification threshold 0.3 become candidates
+    assert candidate_probability(0.3, DEFAULT_CONFIG.bands, DEFAULT_CONFIG.rows) >= 0.99
+    assert DEFAULT_CONFIG.threshold == pytest.approx(lsh_threshold(DEFAULT_CONFIG.bands, DEFAULT_CONFIG.rows))
+
+
+def test_rensa_agrees_with_datasketch_on_the_same_shingles():
+    """A reference MinHash (datasketch) on the same shingles estimates the same Jaccard within sampling error."""
+    datasketch = pytest.importorskip("datasketch")
+
+    def reference(sh):
+        m = datasketch.MinHash(num_perm=128, seed=1, scheme="affine64", hashfunc=int)
+        m.update_batch(sh.tolist())
+        return m
+
+    for seed, keep in ((40, 0.8), (41, 0.5), (42, 0.25)):
+        ws = _story(seed, 400).split(" ")
+        cut = int(len(ws) * keep)
+        a, b = fingerprint(" ".join(ws)), fingerprint(" ".join(ws[:cut] + [w + "x" for w in ws[cut:]]))
+        exact = a.jaccard(b)
+        ours, theirs = a.estimate_jaccard(b), reference(a.shingles).jaccard(reference(b.shingles))
+        sigma = (exact * (1 - exact) / 128) ** 0.5
+        assert abs(ours - exact) <= max(4 * sigma, 0.02)
+        assert abs(theirs - exact) <= max(4 * sigma, 0.02)
