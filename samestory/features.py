@@ -1,0 +1,161 @@
+"""Pair features for the same-story scorer, beyond one embedding cosine.
+
+Each feature answers a question an editor would ask of two articles: do
+they read alike (character n-gram TF-IDF), name the same people, places and
+organisations, give the same numbers, share passages (shingle Jaccard), were
+they published close in time, and are they comparable at all (lengths,
+languages)? Missing information is NaN, never a guess, so the learned
+combiner can tell "unknown" from "different".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .dates import to_iso
+from .fingerprint import containment, fingerprint_many, jaccard
+from .normalize import for_matching
+
+#: Hashing space of the character n-gram vectors (IDF table shipped for it).
+CHAR_FEATURES = 2**18
+IDF_PATH = Path(__file__).resolve().parent / "models" / "scorer" / "char_idf.npy"
+
+_CAP_RUN = re.compile(r"(?<![\w'’])(?:[A-ZÀ-ÖØ-ÞĀ-Ž][\w\-]*(?:[ \t]+(?:[A-ZÀ-ÖØ-ÞĀ-Ž][\w\-]*|de|del|la|van|von|der|al|bin|el))*)")
+_NUMBER = re.compile(r"(?<![\w.,])\d[\d.,]*\d|(?<![\w.,])\d")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”«»]\s+|\n\s*)$")
+
+
+@dataclass
+class PairText:
+    """What the features need of one article: title, text, language, date."""
+
+    title: str = ""
+    text: str = ""
+    lang: str | None = None
+    date: str | None = None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def full(self) -> str:
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+def names(text: str) -> set[str]:
+    """Capitalised word runs not at a sentence start: people, places, organisations.
+
+    A cheap, language-agnostic stand-in for NER that works for the Latin,
+    Greek and Cyrillic scripts; scripts without case (Arabic, CJK) give an
+    empty set, and the feature is then NaN.
+    """
+    out: set[str] = set()
+    for m in _CAP_RUN.finditer(text):
+        if _SENTENCE_START.search(text[max(0, m.start() - 3) : m.start()]) and " " not in m.group(0):
+            continue  # a lone capitalised word opening a sentence is usually just a word
+        name = for_matching(m.group(0))
+        if len(name) > 2:
+            out.add(name)
+    return out
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers as written, separators removed ("4,200" and "4200" agree); years included."""
+    return {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text) if len(n) <= 15}
+
+
+def set_overlap(a: set[str], b: set[str]) -> float:
+    """Overlap coefficient |a∩b| / min(|a|, |b|); NaN when either set is empty."""
+    if not a or not b:
+        return math.nan
+    return len(a & b) / min(len(a), len(b))
+
+
+@lru_cache(maxsize=1)
+def char_idf() -> np.ndarray:
+    """The shipped IDF weights of hashed character 3-5-grams (fitted by bench/train_scorer.py)."""
+    if not IDF_PATH.exists():
+        raise FileNotFoundError(f"no IDF table shipped at {IDF_PATH}; reinstall samestory or run bench/train_scorer.py")
+    return np.load(IDF_PATH).astype(np.float32)
+
+
+def char_vectors(texts: Sequence[str], idf: np.ndarray | None = None):
+    """L2-normalised sublinear-TF(-IDF) hashed character 3-5-gram vectors (scipy sparse)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.preprocessing import normalize
+
+    hv = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=CHAR_FEATURES, alternate_sign=False, norm=None, lowercase=True)
+    m = hv.transform([for_matching(t) for t in texts]).tocsr()
+    m.data = 1.0 + np.log(m.data)
+    if idf is not None:
+        m = m.multiply(idf[None, :]).tocsr()
+    return normalize(m)
+
+
+def fit_char_idf(texts: Sequence[str]) -> np.ndarray:
+    """Smoothed IDF over ``texts`` for the hashed character n-grams (float16 to ship)."""
+    m = char_vectors(texts)
+    df = np.bincount(m.indices, minlength=CHAR_FEATURES)
+    n = len(texts)
+    return (np.log((1 + n) / (1 + df)) + 1).astype(np.float16)
+
+
+def date_gap_days(a: str | None, b: str | None) -> float:
+    """Days between two ISO dates; NaN when either is unknown."""
+    import datetime as dt
+
+    ia, ib = to_iso(a), to_iso(b)
+    if not ia or not ib:
+        return math.nan
+    try:
+        da = dt.date.fromisoformat(ia[:10])
+        db = dt.date.fromisoformat(ib[:10])
+    except ValueError:
+        return math.nan
+    return float(abs((da - db).days))
+
+
+LEXICAL_FEATURES = (
+    "char_cos", "title_char_cos", "shingle_jaccard", "shingle_containment",
+    "names_overlap", "numbers_overlap", "title_names_overlap",
+    "date_gap_days", "log_len_ratio", "min_len_log", "same_lang",
+)
+
+
+def lexical_features(pairs: Sequence[tuple[PairText, PairText]], idf: np.ndarray | None = None) -> np.ndarray:
+    """(n, len(LEXICAL_FEATURES)) float32 features of many pairs, batched."""
+    n = len(pairs)
+    out = np.full((n, len(LEXICAL_FEATURES)), np.nan, dtype=np.float32)
+    if n == 0:
+        return out
+    if idf is None:
+        idf = char_idf()
+    docs = [p.full for pair in pairs for p in pair]
+    titles = [p.title or "" for pair in pairs for p in pair]
+    dv = char_vectors(docs, idf)
+    tv = char_vectors(titles, idf)
+    char_cos = np.asarray(dv[0::2].multiply(dv[1::2]).sum(1)).ravel()
+    title_cos = np.asarray(tv[0::2].multiply(tv[1::2]).sum(1)).ravel()
+    fps = fingerprint_many([p.text for pair in pairs for p in pair])
+    for i, (a, b) in enumerate(pairs):
+        fa, fb = fps[2 * i], fps[2 * i + 1]
+        na, nb = len(a.text.split()), len(b.text.split())
+        out[i] = (
+            char_cos[i],
+            title_cos[i] if a.title and b.title else math.nan,
+            jaccard(fa.shingles, fb.shingles),
+            containment(fa.shingles, fb.shingles),
+            set_overlap(names(a.full), names(b.full)),
+            set_overlap(numbers(a.full), numbers(b.full)),
+            set_overlap(names(a.title), names(b.title)) if a.title and b.title else math.nan,
+            date_gap_days(a.date, b.date),
+            abs(math.log((na + 1) / (nb + 1))),
+            math.log(min(na, nb) + 1),
+            math.nan if not a.lang or not b.lang else float(a.lang == b.lang),
+        )
+    return out
