@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXAMPLES ?= ../shared/examples
 OUT ?= out
 
-.PHONY: demo test bench-extraction clean-venv
+.PHONY: demo test bench-extraction bench-dedup bench-embeddings clean-venv
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(BIN)/.installed
 
 bench-extraction: $(BIN)/.installed
 	$(BIN)/python bench/extraction.py
+
+bench-dedup: $(BIN)/.installed
+	$(BIN)/python bench/dedup.py
+
+bench-embeddings: $(BIN)/.installed
+	$(BIN)/python bench/embeddings.py
 
 clean-venv:
 	rm -rf $(VENV)

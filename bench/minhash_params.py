@@ -19,6 +19,9 @@ agree with datasketch's and with the exact value within sampling error.
 
     .venv/bin/python bench/minhash_params.py [--per-edit N] [--timing-n N] [--json PATH|-]
 
+The planting code (edits, boilerplate, bylines, ``plant``) lives in
+``bench/planted.py``, shared with ``bench/dedup.py``.
+
 The articles are read from the shared data directory at run time; they belong
 to their publishers and are never copied into the repository.
 """
@@ -29,19 +32,18 @@ import argparse
 import json
 import math
 import os
-import random
-import re
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from planted import CUTDOWNS, DEFAULT_SOURCES, EDITS, load, plant  # noqa: E402  (the planting code, shared with bench/dedup.py)
 
 from samestory import fingerprint as fpm  # noqa: E402
 from samestory.fingerprint import (  # noqa: E402
@@ -54,8 +56,6 @@ from samestory.fingerprint import (  # noqa: E402
     shingle_hashes,
 )
 
-SHARED = REPO.parent / "shared" / "data" / "stories"
-DEFAULT_SOURCES = {"gva": SHARED / "gva" / "articles.jsonl", "allsides": SHARED / "allsides" / "articles.jsonl"}
 PCTS = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 S_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 #: (num_perm, bands, rows) splits compared; bands * rows == num_perm.
@@ -65,168 +65,6 @@ CONFIGS = (
     (256, 16, 16), (256, 32, 8), (256, 64, 4), (256, 128, 2),
 )
 TARGET_RECALL = 0.99
-
-# --- data ------------------------------------------------------------------------
-
-
-@dataclass
-class Doc:
-    id: str
-    corpus: str
-    story: str
-    source: str
-    text: str
-
-
-def load(sources: dict[str, Path]) -> list[Doc]:
-    docs = []
-    for corpus, path in sources.items():
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                r = json.loads(line)
-                docs.append(Doc(r["id"], corpus, f"{corpus}:{r['gold_story']}", r.get("source") or r.get("url") or "", r["text"]))
-    return docs
-
-
-def paragraphs(text: str) -> list[str]:
-    paras = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
-    if len(paras) < 3:
-        paras = [p.strip() for p in text.split("\n") if p.strip()]
-    return paras
-
-
-# --- planted edits ---------------------------------------------------------------
-
-_FIRST = ["Jane", "Marcus", "Priya", "Tom", "Elena", "David", "Aisha", "Kevin", "Laura", "Sam"]
-_LAST = ["Whitfield", "Ortega", "Nakamura", "Brennan", "Kowalski", "Adeyemi", "Larsen", "Castillo", "Hughes", "Moreau"]
-_OUTLETS = ["The Daily Courier", "Channel 7 News", "Metro Herald", "Valley Tribune", "News Wire Service", "The Evening Post"]
-_MONTHS = ["January", "March", "May", "July", "September", "November"]
-# Invented boilerplate of the kinds pages carry after a story.
-BOILERPLATE = [
-    "Copyright 2016 {outlet}. All rights reserved. This material may not be published, broadcast, rewritten or redistributed without permission.",
-    "Sign up for our morning newsletter to get the day's top headlines delivered to your inbox. By signing up you agree to our terms of use and privacy policy. You can unsubscribe at any time.",
-    "Comments on this story are moderated. Please keep your comments civil and on topic; comments that include personal attacks, profanity or links to other sites will be removed. Read our community guidelines before posting.",
-    "Follow us on Facebook and Twitter for breaking news alerts. Have a news tip? Email our newsroom or call the tip line any time, day or night.",
-    "Download our free app for iPhone and Android to get breaking news, weather alerts and live video wherever you are.",
-    "This story has been updated to correct the spelling of a name. An earlier version misidentified the neighborhood where the incident took place.",
-]
-
-
-def _byline(rng: random.Random) -> str:
-    return (
-        f"By {rng.choice(_FIRST)} {rng.choice(_LAST)}, {rng.choice(_OUTLETS)} | "
-        f"Posted {rng.choice(_MONTHS)} {rng.randint(1, 28)}, {rng.randint(2013, 2021)} {rng.randint(1, 12)}:{rng.randint(0, 59):02d} PM"
-    )
-
-
-def edit_byline(paras, rng, ctx):
-    """New byline/dateline line on top; the original first line goes if it is short (a byline or kicker)."""
-    first, *rest = paras[0].split("\n", 1)
-    if len(first.split()) <= 20:
-        head = rest[0] if rest else None
-        out = ([head] if head else []) + paras[1:]
-    else:
-        out = list(paras)
-    return [_byline(rng)] + out
-
-
-def edit_insert_sentence(paras, rng, ctx):
-    """One sentence from an unrelated article inserted as its own paragraph."""
-    out = list(paras)
-    out.insert(rng.randint(1, len(out)), ctx["sentence"](rng))
-    return out
-
-
-def edit_delete_paragraph(paras, rng, ctx):
-    out = list(paras)
-    del out[rng.randrange(len(out))]
-    return out
-
-
-def edit_reorder(paras, rng, ctx):
-    """All paragraphs shuffled (the worst case of reordering)."""
-    out = list(paras)
-    while out == paras:
-        rng.shuffle(out)
-    return out
-
-
-def edit_swap_two(paras, rng, ctx):
-    out = list(paras)
-    i, j = rng.sample(range(len(out)), 2)
-    out[i], out[j] = out[j], out[i]
-    return out
-
-
-def _replace_words(paras, rng, ctx, frac):
-    tokens = [p.split(" ") for p in paras]
-    positions = [(i, j) for i, t in enumerate(tokens) for j in range(len(t))]
-    for i, j in rng.sample(positions, max(1, round(frac * len(positions)))):
-        tokens[i][j] = ctx["word"](rng)
-    return [" ".join(t) for t in tokens]
-
-
-def edit_replace_5pct(paras, rng, ctx):
-    """5% of the words (spread at random) replaced by other words."""
-    return _replace_words(paras, rng, ctx, 0.05)
-
-
-def edit_cutdown_top(paras, rng, ctx):
-    """A cut-down copy: the first 40-60% of the paragraphs (editors cut from the bottom)."""
-    keep = max(1, round(rng.uniform(0.4, 0.6) * len(paras)))
-    return paras[:keep]
-
-
-def edit_cutdown_any(paras, rng, ctx):
-    """A cut-down copy keeping a random 40-60% of the paragraphs, in order."""
-    keep = max(1, round(rng.uniform(0.4, 0.6) * len(paras)))
-    return [paras[i] for i in sorted(rng.sample(range(len(paras)), keep))]
-
-
-def edit_boilerplate(paras, rng, ctx):
-    """One to three unrelated boilerplate blocks appended."""
-    blocks = rng.sample(BOILERPLATE, rng.randint(1, 3))
-    return list(paras) + [b.format(outlet=rng.choice(_OUTLETS)) for b in blocks]
-
-
-def edit_mixed(paras, rng, ctx):
-    """A typical syndicated copy: new byline, 2% words changed, a paragraph dropped, boilerplate appended."""
-    out = edit_byline(paras, rng, ctx)
-    out = _replace_words(out, rng, ctx, 0.02)
-    if len(out) > 3:
-        out = edit_delete_paragraph(out, rng, ctx)
-    return edit_boilerplate(out, rng, ctx)
-
-
-EDITS: dict[str, Callable] = {
-    "byline": edit_byline,
-    "insert_sentence": edit_insert_sentence,
-    "delete_paragraph": edit_delete_paragraph,
-    "swap_two_paragraphs": edit_swap_two,
-    "reorder_all": edit_reorder,
-    "replace_5pct_words": edit_replace_5pct,
-    "cutdown_top_40_60": edit_cutdown_top,
-    "cutdown_any_40_60": edit_cutdown_any,
-    "boilerplate": edit_boilerplate,
-    "mixed": edit_mixed,
-}
-CUTDOWNS = {"cutdown_top_40_60", "cutdown_any_40_60"}
-
-
-def plant(docs: list[Doc], per_edit: int, seed: int) -> list[tuple[str, int, str]]:
-    """(edit, index of the original in docs, edited text) for each planted copy."""
-    rng = random.Random(seed)
-    eligible = [i for i, d in enumerate(docs) if len(paragraphs(d.text)) >= 3 and len(d.text.split()) >= 80]
-    sentences = [s for d in rng.sample(docs, 300) for s in re.split(r"(?<=[.!?])\s+", d.text) if 10 <= len(s.split()) <= 30]
-    vocab = [w for d in rng.sample(docs, 300) for w in d.text.split() if w.isalpha()]
-    ctx = {"sentence": lambda r: r.choice(sentences), "word": lambda r: r.choice(vocab)}
-    out = []
-    for edit, fn in EDITS.items():
-        for i in rng.sample(eligible, min(per_edit, len(eligible))):
-            paras = paragraphs(docs[i].text)
-            out.append((edit, i, "\n\n".join(fn(paras, rng, ctx))))
-    return out
-
 
 # --- exact similarity over pairs -------------------------------------------------
 

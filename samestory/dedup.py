@@ -34,6 +34,7 @@ from .fingerprint import (
     FingerprintConfig,
     band_keys_many,
     containment,
+    fingerprint,
     fingerprint_many,
     jaccard,
 )
@@ -235,14 +236,15 @@ def _bucket_pairs(column: np.ndarray, idx: np.ndarray, max_bucket: int) -> list[
     two = starts[sizes == 2]
     if len(two):
         out.append(np.stack([members[two], members[two + 1]], axis=1))
-    for s, m in zip(starts[sizes > 2], sizes[sizes > 2]):
-        group = members[s : s + m]
-        if m <= max_bucket:
-            a, b = np.triu_indices(m, k=1)
-            out.append(np.stack([group[a], group[b]], axis=1))
-        else:  # chain of neighbours plus a star on the first
-            out.append(np.stack([group[:-1], group[1:]], axis=1))
-            out.append(np.stack([np.full(m - 1, group[0]), group[1:]], axis=1))
+    mid = (sizes > 2) & (sizes <= max_bucket)
+    for m in np.unique(sizes[mid]).tolist():  # all buckets of one size at once
+        first = starts[mid & (sizes == m)][:, None]
+        a, b = np.triu_indices(m, k=1)
+        out.append(np.stack([members[first + a].ravel(), members[first + b].ravel()], axis=1))
+    for s, m in zip(starts[sizes > max_bucket], sizes[sizes > max_bucket]):
+        group = members[s : s + m]  # chain of neighbours plus a star on the first
+        out.append(np.stack([group[:-1], group[1:]], axis=1))
+        out.append(np.stack([np.full(m - 1, group[0]), group[1:]], axis=1))
     return out
 
 
@@ -386,7 +388,8 @@ class NearCopyIndex:
 
     def _fingerprint(self, seq: int) -> Fingerprint:
         (article,) = self.store.articles([seq])
-        return fingerprint_many([_fingerprint_text(article)], self.config.fingerprint)[0]
+        # One text: rensa's single-item path (its threaded batch path costs more here).
+        return fingerprint(_fingerprint_text(article), self.config.fingerprint)
 
     # reading
 

@@ -195,7 +195,12 @@ def _window_hashes(word_hashes: np.ndarray, k: int) -> np.ndarray:
 def _shingles_of_words(ws: list[str], k: int) -> np.ndarray:
     if not ws:
         return _EMPTY
-    return np.unique(_window_hashes(_word_hashes(ws), k))
+    h = _window_hashes(_word_hashes(ws), k)
+    h.sort()  # sort + mask: several times faster than np.unique on ~500 values
+    keep = np.empty(len(h), dtype=bool)
+    keep[:1] = True
+    np.not_equal(h[1:], h[:-1], out=keep[1:])
+    return h[keep]
 
 
 def shingle_hashes(text: str, k: int = 5) -> np.ndarray:
