@@ -153,19 +153,13 @@ def clean(
     byline, removed (every dropped line, to audit) and removed_reasons, plus any
     other fields the input records had.
     """
-    from .clean import clean_article
     from .output import open_writer
 
     fmt = _check_format(format)
     limits = _limits(max_mb)
     paths = _expand(inputs)
     with _writer(open_writer, output) as writer, Reporter(paths, quiet, "cleaning") as reporter:
-        for article in iter_articles(paths, fmt, limits, reporter):
-            try:
-                cleaned = clean_article(article, detect_lang=detect_lang)
-            except SamestoryError as exc:
-                reporter.error(InputError(article.origin or "?", str(exc)))
-                continue
+        for cleaned in _cleaned(iter_articles(paths, fmt, limits, reporter), reporter, detect_lang=detect_lang):
             writer.write(cleaned.to_row(keep_html=keep_html))
     reporter.summary(writer.count, output)
     raise typer.Exit(1 if reporter.errors else 0)
@@ -282,7 +276,7 @@ def _print_verdict(verdict: dict, pair: list[Article]) -> None:
         out.print(f"  A[{p['a_start']}:{p['a_end']}] B[{p['b_start']}:{p['b_end']}]  {text}", markup=False)
 
 
-def _cleaned(articles: Iterator[Article], reporter: Reporter, enabled: bool = True) -> Iterator[Article]:
+def _cleaned(articles: Iterator[Article], reporter: Reporter, enabled: bool = True, detect_lang: bool = False) -> Iterator[Article]:
     """The clean stage over a stream; a record that fails is reported and skipped."""
     from .clean import clean_article
 
@@ -292,7 +286,7 @@ def _cleaned(articles: Iterator[Article], reporter: Reporter, enabled: bool = Tr
             yield article
             continue
         try:
-            yield clean_article(article, detect_lang=False)
+            yield clean_article(article, detect_lang=detect_lang)
         except SamestoryError as exc:
             reporter.error(InputError(article.origin or "?", str(exc)))
 
