@@ -7,6 +7,8 @@ cluster -> store -> serve. The Python API mirrors the CLI::
     for article in samestory.read_articles(["crawl.warc.gz", "feed.xml"], on_error=print):
         cleaned = samestory.clean_article(article)
         print(cleaned.title, cleaned.date, cleaned.lang)
+
+    verdict = samestory.compare(article_a, article_b)   # near_duplicate, jaccard, shared_passages
 """
 
 from importlib import metadata as _metadata
@@ -15,6 +17,7 @@ from .article import Article
 from .clean import clean_article, clean_articles
 from .errors import InputError, SamestoryError, UsageError
 from .ingest import Limits, iter_input, read_articles, read_bytes
+from .verdict import compare_articles as compare
 
 try:  # one version, pyproject's
     __version__ = _metadata.version("samestory")
@@ -30,6 +33,7 @@ __all__ = [
     "__version__",
     "clean_article",
     "clean_articles",
+    "compare",
     "iter_input",
     "read_articles",
     "read_bytes",

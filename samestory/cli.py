@@ -236,7 +236,7 @@ def compare(
     The passages are character offsets into each cleaned text (a_start, a_end,
     b_start, b_end) with the shared text.
     """
-    from .compare import compare_articles
+    from .verdict import compare_articles
 
     fmt = _check_format(format)
     pair = [_one_article(path, fmt, clean_first) for path in (a, b)]

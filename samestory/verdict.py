@@ -1,4 +1,4 @@
-"""Compare two articles: the verdict of ``samestory compare``.
+"""The verdict on two articles: what ``samestory compare`` and ``samestory.compare`` report.
 
 Gathers what the engines say of one pair: the near-copy verdict and exact
 Jaccard (:mod:`samestory.dedup`) and the passages they share
