@@ -61,8 +61,6 @@ class DedupConfig:
     min_containment_shingles: int = CONTAINMENT_MIN_SHINGLES
     #: LSH buckets with more members than this are linked as a chain, not all pairs.
     max_bucket: int = 50
-    #: Candidates verified per existing group before giving up on it (incremental).
-    tries_per_group: int = 3
 
     def __post_init__(self) -> None:
         if not 0 < self.jaccard <= 1 or not 0 < self.containment <= 1:
@@ -255,12 +253,40 @@ def group_rows(
     pairs: np.ndarray,
     config: DedupConfig = DedupConfig(),
 ) -> list[DedupRow]:
-    """Verify candidate pairs, join near-copies, and make one row per article."""
-    uf = UnionFind(len(ids))
+    """Verify candidate pairs, join near-copies, and make one row per article.
+
+    Articles are taken earliest first; each joins the groups of its earlier
+    candidates whose earliest article it is itself a near-copy of (merging
+    them when there are several). Copies of different stories that share
+    only appended boilerplate (a footer, a newsletter box) verify against
+    each other but not against the stories they copy, so they cannot chain
+    groups together. The store-backed index applies the same rule as
+    articles arrive, so both agree on input given in date order.
+    """
+    n = len(ids)
+    order = sorted(range(n), key=lambda i: earliest_key(dates[i], i))
+    rank = [0] * n
+    for r, i in enumerate(order):
+        rank[i] = r
+    earlier: list[list[int]] = [[] for _ in range(n)]
     for i, j in pairs.tolist():
-        if uf.find(i) != uf.find(j) and verify(fps[i], fps[j], config).near:
-            uf.union(i, j)
-    return _rows(ids, dates, fps, [uf.find(i) for i in range(len(ids))], config)
+        if rank[i] < rank[j]:
+            earlier[j].append(i)
+        else:
+            earlier[i].append(j)
+    uf = UnionFind(n)
+    rep = list(range(n))  # per root: the group's earliest article
+    for i in order:
+        tried: set[int] = set()
+        for j in sorted(earlier[i], key=lambda j: rank[j]):
+            root = uf.find(j)
+            if root in tried or root == uf.find(i):
+                continue
+            tried.add(root)
+            if verify(fps[i], fps[rep[root]], config).near:
+                first = rep[root] if rank[rep[root]] < rank[rep[uf.find(i)]] else rep[uf.find(i)]
+                rep[uf.union(i, j)] = first
+    return _rows(ids, dates, fps, [uf.find(i) for i in range(n)], config)
 
 
 def _rows(ids, dates, fps, roots, config) -> list[DedupRow]:
@@ -355,17 +381,14 @@ class NearCopyIndex:
                 hits[other] = hits.get(other, 0) + n
         if among is not None:
             hits = {s: n for s, n in hits.items() if s in among}
-        groups = self._groups_of(hits)
         joined: list[int] = []
-        for grp, members in groups.items():
-            members.sort(key=lambda s: (-hits[s], s))
-            for other in members[: self.config.tries_per_group]:
-                v = verify(fp, self._fingerprint(other), self.config)
-                if v.near:
-                    a, b = sorted((seq, other))
-                    db.execute("INSERT OR REPLACE INTO near_pairs(a, b, jaccard, containment) VALUES (?,?,?,?)", (a, b, v.jaccard, v.containment))
-                    joined.append(grp)
-                    break
+        for grp in self._groups_of(hits):  # join groups whose earliest article this is a near-copy of (see group_rows)
+            rep = self._rep(grp)
+            v = verify(fp, self._fingerprint(rep), self.config)
+            if v.near:
+                a, b = sorted((seq, rep))
+                db.execute("INSERT OR REPLACE INTO near_pairs(a, b, jaccard, containment) VALUES (?,?,?,?)", (a, b, v.jaccard, v.containment))
+                joined.append(grp)
         target = min(joined) if joined else seq
         db.execute("INSERT OR REPLACE INTO near_groups(seq, grp) VALUES (?, ?)", (seq, target))
         for grp in joined:
@@ -375,6 +398,11 @@ class NearCopyIndex:
     def _keys(self, fp: Fingerprint) -> list[int]:
         """An article's band keys as stored (signed 64-bit)."""
         return [] if fp.empty else band_keys_many([fp], self.config.fingerprint).view(_I64)[0].tolist()
+
+    def _rep(self, grp: int) -> int:
+        """The earliest article of a group (by date, then arrival)."""
+        members = self.store.db.execute("SELECT a.seq, a.date FROM near_groups g JOIN articles a ON a.seq = g.seq WHERE g.grp = ?", (grp,)).fetchall()
+        return min(members, key=lambda m: earliest_key(m[1], m[0]))[0]
 
     def _groups_of(self, seqs: Iterable[int]) -> dict[int, list[int]]:
         groups: dict[int, list[int]] = {}
