@@ -3,8 +3,9 @@
 Pipeline: fingerprints (:mod:`samestory.fingerprint`) -> LSH band keys give
 candidate pairs -> each candidate is verified on the exact shingle sets
 (Jaccard, or containment for a cut-down copy), so every reported similarity
-is exact -> union-find joins verified pairs into groups -> each group's
-``duplicate_of`` is its earliest article (by date, then input order).
+is exact -> taken earliest first, an article joins (union-find) the groups
+whose earliest article it is a near-copy of -> each group's ``duplicate_of``
+is that earliest article (by date, then input order).
 
 Two ways to run it, with the same verification and grouping:
 
