@@ -19,8 +19,8 @@ Two ways to run it, with the same verification and grouping:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -141,18 +141,10 @@ def earliest_key(date: str | None, order: int) -> tuple:
 # --- batch -----------------------------------------------------------------------
 
 
-@dataclass
-class _Batch:
-    ids: list[str] = field(default_factory=list)
-    dates: list[str | None] = field(default_factory=list)
-    fps: list[Fingerprint] = field(default_factory=list)
-
-
 def fingerprint_articles(
     articles: Iterable[Article],
     config: FingerprintConfig = DEFAULT_CONFIG,
     chunk: int = 2000,
-    on_article: Callable[[Article], None] | None = None,
 ) -> Iterator[tuple[Article, Fingerprint]]:
     """Articles with their fingerprints, computed in batches (rensa's batch API)."""
     buffer: list[Article] = []
@@ -161,8 +153,6 @@ def fingerprint_articles(
         if len(buffer) >= chunk:
             yield from zip(buffer, fingerprint_many([_fingerprint_text(a) for a in buffer], config))
             buffer = []
-        if on_article is not None:
-            on_article(article)
     if buffer:
         yield from zip(buffer, fingerprint_many([_fingerprint_text(a) for a in buffer], config))
 
@@ -178,17 +168,19 @@ def dedup_batch(articles: Iterable[Article], config: DedupConfig = DedupConfig()
     Articles must have distinct ids (a repeated id raises: the rows could not
     be told apart).
     """
-    batch = _Batch()
+    ids: list[str] = []
+    dates: list[str | None] = []
+    fps: list[Fingerprint] = []
     seen: set[str] = set()
     for article, fp in fingerprint_articles(articles, config.fingerprint):
         aid = article.ensure_id()
         if aid in seen:
             raise SamestoryError(f"duplicate article id {aid!r} ({article.origin or 'input'}); ids must be unique in one run")
         seen.add(aid)
-        batch.ids.append(aid)
-        batch.dates.append(article.date)
-        batch.fps.append(fp)
-    return group_rows(batch.ids, batch.dates, batch.fps, candidate_pairs(batch.fps, config), config)
+        ids.append(aid)
+        dates.append(article.date)
+        fps.append(fp)
+    return group_rows(ids, dates, fps, candidate_pairs(fps, config), config)
 
 
 def candidate_pairs(fps: Sequence[Fingerprint], config: DedupConfig = DedupConfig()) -> np.ndarray:
@@ -287,24 +279,15 @@ def group_rows(
             if verify(fps[i], fps[rep[root]], config).near:
                 first = rep[root] if rank[rep[root]] < rank[rep[uf.find(i)]] else rep[uf.find(i)]
                 rep[uf.union(i, j)] = first
-    return _rows(ids, dates, fps, [uf.find(i) for i in range(n)], config)
+    reps = [rep[uf.find(i)] for i in range(n)]
+    return [_row(ids[i], ids[r], None if r == i else verify(fps[i], fps[r], config)) for i, r in enumerate(reps)]
 
 
-def _rows(ids, dates, fps, roots, config) -> list[DedupRow]:
-    rep: dict[int, int] = {}
-    for i, root in enumerate(roots):
-        best = rep.get(root)
-        if best is None or earliest_key(dates[i], i) < earliest_key(dates[best], best):
-            rep[root] = i
-    rows = []
-    for i, root in enumerate(roots):
-        r = rep[root]
-        if r == i:
-            rows.append(DedupRow(ids[i], ids[i], None, None, None))
-        else:
-            v = verify(fps[i], fps[r], config)
-            rows.append(DedupRow(ids[i], ids[r], ids[r], round(v.jaccard, 4), round(v.containment, 4)))
-    return rows
+def _row(article_id: str, rep_id: str, verdict: Verdict | None) -> DedupRow:
+    """An article's row: alone (``verdict`` None, it is its group's earliest) or against that earliest article."""
+    if verdict is None:
+        return DedupRow(article_id, article_id, None, None, None)
+    return DedupRow(article_id, rep_id, rep_id, round(verdict.jaccard, 4), round(verdict.containment, 4))
 
 
 # --- incremental, over a store ------------------------------------------------------
@@ -405,15 +388,9 @@ class NearCopyIndex:
         members = self.store.db.execute("SELECT a.seq, a.date FROM near_groups g JOIN articles a ON a.seq = g.seq WHERE g.grp = ?", (grp,)).fetchall()
         return min(members, key=lambda m: earliest_key(m[1], m[0]))[0]
 
-    def _groups_of(self, seqs: Iterable[int]) -> dict[int, list[int]]:
-        groups: dict[int, list[int]] = {}
-        seqs = list(seqs)
-        for i in range(0, len(seqs), 500):
-            chunk = seqs[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for s, g in self.store.db.execute(f"SELECT seq, grp FROM near_groups WHERE seq IN ({marks})", chunk):
-                groups.setdefault(g, []).append(s)
-        return groups
+    def _groups_of(self, seqs: Iterable[int]) -> set[int]:
+        """The near-copy groups the given articles belong to."""
+        return {g for (g,) in self.store.rows_in("SELECT grp FROM near_groups WHERE seq IN ({})", seqs)}
 
     def _fingerprint(self, seq: int) -> Fingerprint:
         (article,) = self.store.articles([seq])
@@ -427,24 +404,13 @@ class NearCopyIndex:
         db = self.store.db
         if seqs is None:
             seqs = [s for (s,) in db.execute("SELECT seq FROM articles ORDER BY seq")]
-        grp_of: dict[int, int] = {}
-        for i in range(0, len(seqs), 500):
-            chunk = list(seqs[i : i + 500])
-            marks = ",".join("?" * len(chunk))
-            grp_of.update(db.execute(f"SELECT seq, grp FROM near_groups WHERE seq IN ({marks})", chunk).fetchall())
-        reps: dict[int, int] = {}
-        for grp in set(grp_of.values()):
-            members = db.execute("SELECT a.seq, a.date FROM near_groups g JOIN articles a ON a.seq = g.seq WHERE g.grp = ?", (grp,)).fetchall()
-            reps[grp] = min(members, key=lambda m: earliest_key(m[1], m[0]))[0]
+        grp_of = dict(self.store.rows_in("SELECT seq, grp FROM near_groups WHERE seq IN ({})", seqs))
+        reps = {grp: self._rep(grp) for grp in set(grp_of.values())}
         ids = self.store.seq_ids(set(seqs) | set(reps.values()))
         out = []
         for s in seqs:
             r = reps.get(grp_of.get(s, s), s)
-            if r == s:
-                out.append(DedupRow(ids[s], ids[s], None, None, None))
-            else:
-                v = verify(self._fingerprint(s), self._fingerprint(r), self.config)
-                out.append(DedupRow(ids[s], ids[r], ids[r], round(v.jaccard, 4), round(v.containment, 4)))
+            out.append(_row(ids[s], ids[r], None if r == s else verify(self._fingerprint(s), self._fingerprint(r), self.config)))
         return out
 
     # removing

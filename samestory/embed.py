@@ -101,6 +101,12 @@ def _is_empty(text: str) -> bool:
     return not text or text.isspace()
 
 
+def _start(texts: Sequence[str], dim: int) -> tuple[list[str], np.ndarray, list[int]]:
+    """The texts as a list, their zero output rows (empty texts stay zero) and the rows to embed."""
+    texts = list(texts)
+    return texts, np.zeros((len(texts), dim), dtype=np.float32), [i for i, t in enumerate(texts) if not _is_empty(t)]
+
+
 def _unit_rows(x: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length; all-zero rows stay zero."""
     x = np.asarray(x, dtype=np.float32)
@@ -172,9 +178,7 @@ class MiniLMEmbedder:
         return max(1, -(-n // (self.max_tokens - 2)))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        todo = [i for i, t in enumerate(texts) if not _is_empty(t)]
+        texts, out, todo = _start(texts, self.dim)
         if not todo:
             return out
         encodings = self._tokenizer.encode_batch([texts[i] for i in todo], add_special_tokens=False)
@@ -307,9 +311,7 @@ class StaticEmbedder:
         self._tokenizer.no_truncation()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        todo = [i for i, t in enumerate(texts) if not _is_empty(t)]
+        texts, out, todo = _start(texts, self.dim)
         if not todo:
             return out
         vocab = self._table.shape[0]

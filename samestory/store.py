@@ -210,25 +210,18 @@ class Store:
             rows = self.db.execute(f"SELECT {', '.join(ARTICLE_COLUMNS)} FROM articles ORDER BY seq").fetchall()
             return [_article(r) for r in rows]
         found: dict[int, Article] = {}
-        for chunk in _chunks(list(seqs), 500):
-            marks = ",".join("?" * len(chunk))
-            for r in self.db.execute(f"SELECT {', '.join(ARTICLE_COLUMNS)} FROM articles WHERE seq IN ({marks})", chunk):
-                found[r[0]] = _article(r)
+        for r in self.rows_in(f"SELECT {', '.join(ARTICLE_COLUMNS)} FROM articles WHERE seq IN ({{}})", seqs):
+            found[r[0]] = _article(r)
         return [found[s] for s in seqs if s in found]
 
-    def article_dates(self, seqs: Iterable[int]) -> dict[int, str | None]:
-        out: dict[int, str | None] = {}
-        for chunk in _chunks(list(seqs), 500):
-            marks = ",".join("?" * len(chunk))
-            out.update(self.db.execute(f"SELECT seq, date FROM articles WHERE seq IN ({marks})", chunk).fetchall())
-        return out
-
     def seq_ids(self, seqs: Iterable[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        for chunk in _chunks(list(seqs), 500):
-            marks = ",".join("?" * len(chunk))
-            out.update(self.db.execute(f"SELECT seq, id FROM articles WHERE seq IN ({marks})", chunk).fetchall())
-        return out
+        return dict(self.rows_in("SELECT seq, id FROM articles WHERE seq IN ({})", seqs))
+
+    def rows_in(self, sql: str, values: Iterable[Any], chunk: int = 500) -> Iterator[tuple]:
+        """Rows of ``sql`` whose ``IN ({})`` is filled with ``values``, a chunk at a time (SQLite's variable limit)."""
+        values = list(values)
+        for part in _chunks(values, chunk):
+            yield from self.db.execute(sql.format(",".join("?" * len(part))), part)
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
