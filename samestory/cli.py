@@ -57,7 +57,7 @@ def _main(
 class Reporter:
     """Progress bar and error lines for one command run, on standard error."""
 
-    def __init__(self, paths: list[str], quiet: bool = False, what: str = "reading"):
+    def __init__(self, paths: list[str], quiet: bool = False, what: str = "reading", unit: str = "articles"):
         self.errors = 0
         self.items = 0
         self.quiet = quiet
@@ -73,7 +73,7 @@ class Reporter:
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             DownloadColumn(),
-            TextColumn("{task.fields[items]} articles, {task.fields[errors]} errors"),
+            TextColumn("{task.fields[items]} " + unit + ", {task.fields[errors]} errors"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=_err,
@@ -217,6 +217,13 @@ def dedup(
     raise typer.Exit(1 if reporter.errors else 0)
 
 
+_MODEL_HELP = (
+    "Scorer model: accurate (default; multilingual USE + MiniLM + static embeddings), "
+    "balanced (USE + static: ~4x faster, a little weaker in English) or fast (static only: "
+    "hundreds of pairs a second, English-centred). Figures in the README."
+)
+
+
 @app.command(
     epilog=(
         "Examples:\n\n"
@@ -228,23 +235,120 @@ def compare(
     a: str = typer.Argument(..., metavar="A", help="A file holding one article (any input format)."),
     b: str = typer.Argument(..., metavar="B", help="A file holding one article (any input format)."),
     as_json: bool = typer.Option(False, "--json", help="Print the verdict as one JSON object."),
+    model: str = typer.Option("accurate", "--model", "-m", help=_MODEL_HELP),
     clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean both articles first."),
     format: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
 ) -> None:
-    """Compare two articles: near-copy or not, exact Jaccard, and the passages they share.
+    """Compare two articles: same story or not, near-copy or not, and the passages they share.
 
-    The passages are character offsets into each cleaned text (a_start, a_end,
-    b_start, b_end) with the shared text.
+    same_story and probability (0..1, calibrated) say whether the two report
+    the same event however worded; overall is the 1-4 scale of news-similarity
+    research (1 = same story, 4 = unrelated). near_duplicate and jaccard say
+    whether one is a copy of the other; the shared passages are character
+    offsets into each cleaned text (a_start, a_end, b_start, b_end) with the
+    shared text.
     """
+    from .scorer import ScorerError
     from .verdict import compare_articles
 
     fmt = _check_format(format)
+    _check_model(model)
     pair = [_one_article(path, fmt, clean_first) for path in (a, b)]
-    verdict = compare_articles(*pair)
+    try:
+        verdict = compare_articles(*pair, model=model)
+    except ScorerError as exc:
+        _err.print(f"samestory: error: {exc}", markup=False)
+        raise typer.Exit(1) from None
     if as_json:
         typer.echo(json.dumps(verdict, ensure_ascii=False))
         return
     _print_verdict(verdict, pair)
+
+
+@app.command(
+    "score-pairs",
+    epilog=(
+        "Examples:\n\n"
+        "  samestory score-pairs pairs.jsonl -o scores.csv\n\n"
+        "  samestory score-pairs pairs.parquet --model fast -o scores.parquet\n\n"
+        "Input rows: pair_id, title1, text1, title2, text2, and optionally lang1, lang2, "
+        "date1, date2 (html1/html2 are extracted when a text is missing)."
+    ),
+)
+def score_pairs(
+    pairs_file: str = typer.Argument(..., metavar="PAIRS", help="JSONL, JSON, CSV or Parquet file of pairs; '-' reads standard input."),
+    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help=_OUT_HELP),
+    model: str = typer.Option("accurate", "--model", "-m", help=_MODEL_HELP),
+    clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean both articles of each pair first (as the models were trained)."),
+    batch: int = typer.Option(256, "--batch", min=1, max=100_000, help="Pairs scored together (embedding calls are batched)."),
+    format: str = typer.Option("auto", "--format", "-f", help="Input format: auto, jsonl, json, csv or parquet."),
+    max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help="Largest single row to read, in MiB."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary line."),
+) -> None:
+    """Score many pairs of articles: is each pair the same story?
+
+    Writes one row per pair, in input order: pair_id, probability (calibrated
+    chance that annotators would call it the same story), overall (1-4: 1 =
+    same story, 4 = unrelated) and same_story. An article met in several pairs
+    is embedded once. A bad row is reported (file, line, reason) and skipped.
+    """
+    from .ingest import TABLE_FORMATS
+    from .ingest.pairs import PAIRS
+    from .output import open_writer
+    from .scorer import Scorer
+
+    if format != "auto" and format not in TABLE_FORMATS:
+        raise typer.BadParameter(f"{format!r} is not a pair format; choose auto or one of {', '.join(TABLE_FORMATS)}", param_hint="--format")
+    _check_model(model)
+    limits = _limits(max_mb)
+    scorer = Scorer(model)
+    with _writer(open_writer, output) as writer, Reporter([pairs_file], quiet, "scoring", unit="pairs") as reporter:
+        pending: list = []
+        for item in iter_input(pairs_file, format, limits, on_position=reporter.position, kind=PAIRS):
+            if isinstance(item, InputError):
+                reporter.error(item)
+                continue
+            reporter.items += 1
+            pending.append(item)
+            if len(pending) >= batch:
+                _score_batch(scorer, pending, writer, reporter, clean_first)
+                pending = []
+        _score_batch(scorer, pending, writer, reporter, clean_first)
+    reporter.summary(writer.count, output)
+    raise typer.Exit(1 if reporter.errors else 0)
+
+
+def _score_batch(scorer, records: list, writer, reporter: Reporter, clean_first: bool) -> None:
+    """Clean, score and write one batch of pair records; a pair that fails is reported alone."""
+    from .clean import clean_article
+    from .scorer import unscorable
+    from .verdict import pair_text
+
+    ready = []
+    for rec in records:
+        try:
+            sides = [clean_article(x) if clean_first else x for x in (rec.a, rec.b)]
+        except SamestoryError as exc:
+            reporter.error(InputError(rec.origin, str(exc)))
+            continue
+        pair = (pair_text(sides[0]), pair_text(sides[1]))
+        reason = unscorable(*pair)
+        if reason:
+            reporter.error(InputError(rec.origin, f"pair {rec.pair_id!r}: {reason}"))
+            continue
+        ready.append((rec.pair_id, pair))
+    if not ready:
+        return
+    scores = scorer.score_many([pair for _, pair in ready])
+    for (pair_id, _), score in zip(ready, scores):
+        writer.write({"pair_id": pair_id, **score.as_dict()})
+
+
+def _check_model(model: str) -> None:
+    from .scorer import MODEL_NAMES
+
+    if model not in MODEL_NAMES:
+        raise typer.BadParameter(f"{model!r} is not a scorer model; choose one of {', '.join(MODEL_NAMES)}", param_hint="--model")
 
 
 def _one_article(path: str, fmt: str, clean_first: bool) -> Article:
@@ -266,6 +370,9 @@ def _print_verdict(verdict: dict, pair: list[Article]) -> None:
     out = Console(highlight=False, soft_wrap=True)
     for label, art in zip("AB", pair):
         out.print(f"{label}: {art.title or '(no title)'}  [{art.date or 'no date'}, {len(art.text.split())} words]", markup=False)
+    same = "yes" if verdict["same_story"] else "no"
+    out.print(f"same story: {same}   probability {verdict['probability']:.2f}   overall {verdict['overall']:.2f} "
+              "(1 = same story ... 4 = unrelated)", markup=False)
     near = "yes" if verdict["near_duplicate"] else "no"
     out.print(f"near-duplicate: {near}   jaccard {verdict['jaccard']:.3f}   containment {verdict['containment']:.3f}", markup=False)
     passages = verdict["shared_passages"]

@@ -629,7 +629,8 @@ def embed_article(title: str | None, text: str | None, embedder: Embedder | str 
 
 
 def embed_articles(articles: Iterable[tuple[str | None, str | None]], embedder: Embedder | str = DEFAULT_EMBEDDER,
-                   cache: EmbeddingCache | None = None, *, group: int = 256) -> list[ArticleVectors]:
+                   cache: EmbeddingCache | None = None, *, group: int = 256,
+                   progress: Callable[[int], None] | None = None) -> list[ArticleVectors]:
     """Vectors for many ``(title, text)`` articles, in order.
 
     The titles, leads and chunks of up to ``group`` articles go to the
@@ -642,6 +643,7 @@ def embed_articles(articles: Iterable[tuple[str | None, str | None]], embedder: 
     (~12,800 words); past that an evenly spaced sample of chunks is embedded
     (see :class:`ArticleVectors`), which bounds the cost of a 1 MB page.
     An article with no title and no text gets zero vectors (``.empty``).
+    ``progress(n)`` is told of every ``n`` articles done (cached ones first).
     """
     if isinstance(embedder, str):
         embedder = get_embedder(embedder)
@@ -656,6 +658,8 @@ def embed_articles(articles: Iterable[tuple[str | None, str | None]], embedder: 
         else:
             pending.setdefault(key, []).append(i)
     todo = list(pending.items())
+    if progress is not None:
+        progress(len(items) - sum(len(rows) for _, rows in todo))
     for start in range(0, len(todo), group):
         part = todo[start:start + group]
         plans = [_plan(*items[rows[0]]) for _, rows in part]
@@ -676,6 +680,8 @@ def embed_articles(articles: Iterable[tuple[str | None, str | None]], embedder: 
                 result[i] = av
             if cache is not None:
                 cache.put(key, av)
+        if progress is not None:
+            progress(sum(len(rows) for _, rows in part))
     return result  # type: ignore[return-value]
 
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -23,9 +23,12 @@ from .dates import to_iso
 from .fingerprint import containment, fingerprint_many, jaccard
 from .normalize import for_matching
 
+if TYPE_CHECKING:
+    from .embed import EmbeddingCache
+
 #: Hashing space of the character n-gram vectors (IDF table shipped for it).
 CHAR_FEATURES = 2**18
-IDF_PATH = Path(__file__).resolve().parent / "models" / "scorer" / "char_idf.npy"
+IDF_PATH = Path(__file__).resolve().parent / "models" / "scorer" / "char_idf.npz"
 
 _CAP_RUN = re.compile(r"(?<![\w'’])(?:[A-ZÀ-ÖØ-ÞĀ-Ž][\w\-]*(?:[ \t]+(?:[A-ZÀ-ÖØ-ÞĀ-Ž][\w\-]*|de|del|la|van|von|der|al|bin|el))*)")
 _NUMBER = re.compile(r"(?<![\w.,])\d[\d.,]*\d|(?<![\w.,])\d")
@@ -81,7 +84,8 @@ def char_idf() -> np.ndarray:
     """The shipped IDF weights of hashed character 3-5-grams (fitted by bench/train_scorer.py)."""
     if not IDF_PATH.exists():
         raise FileNotFoundError(f"no IDF table shipped at {IDF_PATH}; reinstall samestory or run bench/train_scorer.py")
-    return np.load(IDF_PATH).astype(np.float32)
+    with np.load(IDF_PATH, allow_pickle=False) as data:
+        return data["idf"].astype(np.float32)
 
 
 def char_vectors(texts: Sequence[str], idf: np.ndarray | None = None):
@@ -159,3 +163,56 @@ def lexical_features(pairs: Sequence[tuple[PairText, PairText]], idf: np.ndarray
             math.nan if not a.lang or not b.lang else float(a.lang == b.lang),
         )
     return out
+
+
+#: Cosines taken per embedder (see :func:`samestory.embed.pair_similarities`).
+EMBEDDING_PARTS = ("doc", "title", "lead", "body", "chunk_max", "chunk_match")
+
+
+def embedding_feature_names(embedder: str) -> list[str]:
+    return [f"{embedder}_{part}" for part in EMBEDDING_PARTS]
+
+
+def feature_names(embedders: Sequence[str]) -> list[str]:
+    """Column names of :func:`pair_features` for these embedders, in order."""
+    return [n for e in embedders for n in embedding_feature_names(e)] + list(LEXICAL_FEATURES) + ["english"]
+
+
+def embedding_features(pairs: Sequence[tuple[PairText, PairText]], embedder: str,
+                       cache: "EmbeddingCache | None" = None,
+                       progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """(n, len(EMBEDDING_PARTS)) cosines of each pair's vectors under one embedder.
+
+    Each distinct article is embedded once (and not at all when ``cache``
+    holds it). The title cosine is NaN unless both articles have a title:
+    "no title" is not "different title".
+    """
+    from .embed import embed_articles, pair_similarities
+
+    out = np.full((len(pairs), len(EMBEDDING_PARTS)), np.nan, dtype=np.float32)
+    if not pairs:
+        return out
+    articles = [(p.title, p.text) for pair in pairs for p in pair]
+    vectors = embed_articles(articles, embedder, cache=cache, progress=progress)
+    for i, (a, b) in enumerate(pairs):
+        sims = pair_similarities(vectors[2 * i], vectors[2 * i + 1])
+        out[i] = [sims[part] for part in EMBEDDING_PARTS]
+        if not (a.title and b.title):
+            out[i, EMBEDDING_PARTS.index("title")] = math.nan
+    return out
+
+
+def pair_features(pairs: Sequence[tuple[PairText, PairText]], embedders: Sequence[str],
+                  cache: "EmbeddingCache | None" = None, idf: np.ndarray | None = None,
+                  progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """The scorer's feature matrix, columns as :func:`feature_names`.
+
+    The one feature recipe used both to train the shipped models
+    (``bench/train_scorer.py``) and to score at run time, so they cannot
+    drift apart. ``progress`` is called with the number of articles embedded.
+    """
+    blocks = [embedding_features(pairs, e, cache, progress) for e in embedders]
+    blocks.append(lexical_features(pairs, idf))
+    english = [float(a.lang == "en" and b.lang == "en") if a.lang and b.lang else math.nan for a, b in pairs]
+    blocks.append(np.asarray(english, dtype=np.float32).reshape(-1, 1))
+    return np.hstack(blocks)

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..article import Article
 from ..errors import InputError, UsageError
 from .detect import FORMATS, detect_format
 from .source import DEFAULT_LIMITS, InputFile, Limits, open_bytes, open_input
 
+if TYPE_CHECKING:
+    from .records import RecordKind
+
 __all__ = [
     "FORMATS",
+    "TABLE_FORMATS",
     "Limits",
     "DEFAULT_LIMITS",
     "detect_format",
@@ -48,6 +52,10 @@ _READERS = {
     "feed": ("feeds", "read_feed"),
     "warc": ("warc", "read_warc"),
 }
+
+
+#: Formats of rows of named fields: what a :class:`~samestory.ingest.records.RecordKind` reads.
+TABLE_FORMATS = ("jsonl", "json", "csv", "parquet")
 
 
 def reader_for(fmt: str) -> Reader:
@@ -77,16 +85,26 @@ def iter_file(
     inp: InputFile,
     format: str = "auto",
     limits: Limits = DEFAULT_LIMITS,
-) -> Iterator[Article | InputError]:
-    """Articles and errors of one opened input, in input order."""
-    if format != "auto" and format not in FORMATS:
-        raise UsageError(f"unknown format {format!r}; choose one of auto, {', '.join(FORMATS)}")
+    kind: "RecordKind | None" = None,
+) -> Iterator[Any]:
+    """Articles and errors of one opened input, in input order.
+
+    With ``kind``, the input must be a table (:data:`TABLE_FORMATS`) and its
+    rows become what ``kind`` makes of them (e.g. the pairs of ``score-pairs``).
+    """
+    allowed = TABLE_FORMATS if kind is not None else FORMATS
+    if format != "auto" and format not in allowed:
+        raise UsageError(f"unknown format {format!r}; choose one of auto, {', '.join(allowed)}")
     fmt = format
     try:
         if fmt == "auto":
             fmt = detect_format(inp)
-        reader = reader_for(fmt)
-        yield from reader(inp, limits)
+        if kind is None:
+            yield from reader_for(fmt)(inp, limits)
+        elif fmt not in TABLE_FORMATS:
+            yield InputError(inp.name, f"reads as {fmt}, but rows of named fields are needed ({', '.join(TABLE_FORMATS)})")
+        else:
+            yield from reader_for(fmt)(inp, limits, kind)
     except InputError as exc:
         yield exc
     except RecursionError:
@@ -102,11 +120,12 @@ def iter_input(
     format: str = "auto",
     limits: Limits = DEFAULT_LIMITS,
     on_position: Callable[[int], None] | None = None,
-) -> Iterator[Article | InputError]:
+    kind: "RecordKind | None" = None,
+) -> Iterator[Any]:
     """Articles and errors of one path (``-`` is standard input).
 
     ``on_position`` is called with the raw bytes consumed so far after each
-    item, for progress bars.
+    item, for progress bars. ``kind``: see :func:`iter_file`.
     """
     try:
         inp = open_input(path)
@@ -114,7 +133,7 @@ def iter_input(
         yield exc
         return
     with inp:
-        for item in iter_file(inp, format, limits):
+        for item in iter_file(inp, format, limits, kind):
             if on_position is not None:
                 on_position(inp.raw_position)
             yield item

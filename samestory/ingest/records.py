@@ -13,7 +13,8 @@ import csv
 import itertools
 import json
 import re
-from typing import Any, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
 
 from ..article import CORE_FIELDS, Article
 from ..errors import InputError
@@ -26,11 +27,26 @@ _LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 _LIST_KEYS = ("articles", "items", "records", "data")
 
 
+@dataclass(frozen=True)
+class RecordKind:
+    """What the records of a table are: what each becomes, and the columns it needs.
+
+    The readers below split a format into records; ``make(record, source,
+    location)`` turns one into the item to yield (or the InputError saying
+    why not), and a table whose header lacks every column of ``needs_any``
+    is refused whole.
+    """
+
+    make: Callable[[Any, str, str], Any]
+    needs_any: tuple[str, ...]
+
+
 # --- JSON Lines and JSON ------------------------------------------------------
 
 
-def read_jsonl(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
+def read_jsonl(inp: InputFile, limits: Limits, kind: RecordKind | None = None) -> Iterator[Article | InputError]:
     """One JSON object a line (location ``line N``); blank lines are skipped."""
+    kind = kind or ARTICLES
     for lineno, line in iter_lines(inp, limits.max_record_bytes):
         if isinstance(line, InputError):
             yield line
@@ -46,25 +62,26 @@ def read_jsonl(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]
         except InputError as exc:
             yield exc
             continue
-        yield record_article(record, inp.name, location)
+        yield kind.make(record, inp.name, location)
 
 
-def read_json(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
+def read_json(inp: InputFile, limits: Limits, kind: RecordKind | None = None) -> Iterator[Article | InputError]:
     """A whole JSON document: a list of records (``record N``), one record, or
     an object holding the list under ``articles``, ``items``, ``records`` or ``data``."""
+    kind = kind or ARTICLES
     data = inp.read_document(limits.max_document_bytes)
     text, _ = decode_text(data)
     if not text.strip():
         raise InputError(inp.name, "empty file")
     doc = _parse_json(text, inp.name, None)
-    if isinstance(doc, dict) and "text" not in doc and "html" not in doc:
+    if isinstance(doc, dict) and not any(k in doc for k in kind.needs_any):
         doc = next((doc[k] for k in _LIST_KEYS if isinstance(doc.get(k), list)), doc)
     if isinstance(doc, dict):
         doc = [doc]
     if not isinstance(doc, list):
         raise InputError(inp.name, f"expected a list of article objects or one object, got {_kind(doc)}")
     for i, record in enumerate(doc, 1):
-        yield record_article(record, inp.name, f"record {i}")
+        yield kind.make(record, inp.name, f"record {i}")
 
 
 def record_article(record: Any, source: str, location: str) -> Article | InputError:
@@ -79,6 +96,16 @@ def record_article(record: Any, source: str, location: str) -> Article | InputEr
         return exc
     except Exception as exc:
         return InputError(source, f"cannot read the record ({type(exc).__name__}: {_brief(exc)})", location)
+
+
+#: The records of article tables (every reader's default).
+ARTICLES = RecordKind(record_article, ("text", "html"))
+
+
+def _missing_columns(kind: RecordKind, names: list[str], where: str) -> str:
+    wanted = " or ".join(repr(k) for k in kind.needs_any)
+    shown = ", ".join(repr(n[:40]) for n in names[:12]) + (", ..." if len(names) > 12 else "")
+    return f"no {wanted} column; {where}: {shown}"
 
 
 def _parse_json(text: str, source: str, location: str | None) -> Any:
@@ -102,7 +129,7 @@ def _kind(value: Any) -> str:
 # --- CSV ----------------------------------------------------------------------
 
 
-def read_csv(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
+def read_csv(inp: InputFile, limits: Limits, kind: RecordKind | None = None) -> Iterator[Article | InputError]:
     """A header row naming the fields, then one article a row.
 
     The delimiter (comma, tab or semicolon) is the one that splits the header
@@ -110,6 +137,7 @@ def read_csv(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
     starts (the header is line 1), since a quoted cell may span several lines.
     Empty cells count as missing.
     """
+    kind = kind or ARTICLES
     # The limit is process-wide: raise it if need be, never lower it under
     # other code; cells over our own limit are caught row by row below.
     csv.field_size_limit(max(csv.field_size_limit(), limits.max_record_bytes))
@@ -126,9 +154,8 @@ def read_csv(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
     except csv.Error as exc:
         raise InputError(inp.name, f"malformed CSV header: {exc}", f"line {header_lineno}") from None
     names = [_column_name(h) for h in header]
-    if "text" not in names and "html" not in names:
-        shown = ", ".join(repr(n[:40]) for n in names[:12]) + (", ..." if len(names) > 12 else "")
-        raise InputError(inp.name, f"no 'text' or 'html' column; the header has: {shown}", f"line {header_lineno}")
+    if not any(k in names for k in kind.needs_any):
+        raise InputError(inp.name, _missing_columns(kind, names, "the header has"), f"line {header_lineno}")
     while True:
         location = f"line {lines.lineno + 1}"
         try:
@@ -149,7 +176,7 @@ def read_csv(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
             continue
         record = {name: (cell if cell != "" else None) for name, cell in zip(names, row) if name}
         oversized = _oversized_field(record, limits.max_record_bytes)
-        yield InputError(inp.name, oversized, location) if oversized else record_article(record, inp.name, location)
+        yield InputError(inp.name, oversized, location) if oversized else kind.make(record, inp.name, location)
 
 
 class _Lines:
@@ -232,13 +259,14 @@ def _column_name(name: str) -> str:
 # --- Parquet ------------------------------------------------------------------
 
 
-def read_parquet(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
+def read_parquet(inp: InputFile, limits: Limits, kind: RecordKind | None = None) -> Iterator[Article | InputError]:
     """Rows of a Parquet file (location ``row N``), read a batch at a time.
 
     A file on disk is read through its path (Parquet needs to seek); standard
     input, uploads and gzipped files are read into memory up to the
     document limit.
     """
+    kind = kind or ARTICLES
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -251,9 +279,8 @@ def read_parquet(inp: InputFile, limits: Limits) -> Iterator[Article | InputErro
         names = pfile.schema_arrow.names
     except broken as exc:
         raise InputError(inp.name, f"not a valid Parquet file ({_brief(exc)})") from None
-    if "text" not in names and "html" not in names:
-        shown = ", ".join(repr(n[:40]) for n in names[:12]) + (", ..." if len(names) > 12 else "")
-        raise InputError(inp.name, f"no 'text' or 'html' column; the columns are: {shown}")
+    if not any(k in names for k in kind.needs_any):
+        raise InputError(inp.name, _missing_columns(kind, names, "the columns are"))
     batches = pfile.iter_batches(batch_size=1024)
     row = 0
     while True:
@@ -275,7 +302,7 @@ def read_parquet(inp: InputFile, limits: Limits) -> Iterator[Article | InputErro
             if oversized:
                 yield InputError(inp.name, oversized, location)
                 continue
-            yield record_article(_decode_binary(record), inp.name, location)
+            yield kind.make(_decode_binary(record), inp.name, location)
 
 
 def _batch_rows(batch: Any) -> list[dict[str, Any] | Exception]:

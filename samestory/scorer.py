@@ -1,0 +1,315 @@
+"""The same-story scorer: do two articles report the same event, however worded?
+
+A pair of articles becomes a row of features (:func:`samestory.features.pair_features`:
+embedding cosines of title, lead, body chunks and whole article under one or
+more shipped embedders, character n-gram TF-IDF cosine, shared names and
+numbers, shingle overlap, lengths, languages). Gradient-boosted trees turn
+the row into ``overall`` on the SemEval-2022 task 8 scale (1 = same story,
+4 = unrelated), and an isotonic map turns ``overall`` into ``probability``:
+the calibrated chance that annotators would put the pair on the "same story"
+side of the scale (their mean Overall below :data:`SAME_STORY_BELOW`).
+
+Models are trained by ``bench/train_scorer.py`` on the labelled pairs in
+``../shared/data/semeval2022t8`` and shipped in ``samestory/models/scorer``
+as plain numpy arrays plus a JSON card (features, training data, measured
+figures): no pickle, nothing downloaded, no scikit-learn needed to score.
+
+Three models trade accuracy for speed (figures in the README):
+
+``"accurate"`` (default)
+    USE multilingual + MiniLM + static embeddings + lexical features.
+``"balanced"``
+    USE multilingual + static + lexical: about 4x faster cold, a little
+    weaker in English.
+``"fast"``
+    static embeddings + lexical: hundreds of pairs a second, English-centred.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import SamestoryError
+from .features import PairText, feature_names, pair_features
+
+MODEL_DIR = Path(__file__).resolve().parent / "models" / "scorer"
+#: Shipped models, best first; the first is the default.
+MODEL_NAMES = ("accurate", "balanced", "fast")
+DEFAULT_MODEL = MODEL_NAMES[0]
+#: Embedders each shipped model reads (what it costs to score cold).
+MODEL_EMBEDDERS = {"accurate": ("use", "minilm", "static"), "balanced": ("use", "static"), "fast": ("static",)}
+#: The annotators' mean Overall below which a pair counts as the same story
+#: (the midpoint of the 1-4 scale: nearer "very similar" than "very dissimilar").
+SAME_STORY_BELOW = 2.5
+FORMAT_VERSION = 1
+
+
+class ScorerError(SamestoryError):
+    """A pair that cannot be scored (e.g. an article with no words), or a broken model file."""
+
+
+@dataclass(frozen=True)
+class PairScore:
+    """The scorer's verdict on one pair."""
+
+    probability: float
+    overall: float
+
+    @property
+    def same_story(self) -> bool:
+        return self.probability >= 0.5
+
+    def as_dict(self) -> dict:
+        return {"same_story": self.same_story, "probability": round(self.probability, 4), "overall": round(self.overall, 3)}
+
+
+# --------------------------------------------------------------------------- trees
+
+
+@dataclass(frozen=True)
+class Trees:
+    """A boosted regression tree ensemble as flat arrays (exported from scikit-learn).
+
+    Node ``k`` of the concatenated arrays either is a leaf holding ``value``,
+    or sends a row to ``left`` when ``x[feature] <= threshold`` (NaN goes
+    left when ``missing_left``) and to ``right`` otherwise; child indices
+    are absolute. ``roots`` lists each tree's first node. The prediction is
+    ``baseline`` plus the leaf values of all trees, as in scikit-learn's
+    ``HistGradientBoostingRegressor`` (checked by the tests).
+    """
+
+    baseline: float
+    roots: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    leaf: np.ndarray
+    value: np.ndarray
+
+    ARRAYS = ("roots", "feature", "threshold", "missing_left", "left", "right", "leaf", "value")
+
+    @classmethod
+    def from_sklearn(cls, model) -> "Trees":
+        """Export a fitted ``HistGradientBoostingRegressor`` (numeric features only)."""
+        parts, roots, offset = [], [], 0
+        for (predictor,) in model._predictors:
+            nodes = predictor.nodes
+            if nodes["is_categorical"].any():
+                raise ValueError("categorical splits are not supported")
+            roots.append(offset)
+            leaf = nodes["is_leaf"].astype(bool)
+            parts.append((nodes["feature_idx"], nodes["num_threshold"], nodes["missing_go_to_left"],
+                          np.where(leaf, 0, nodes["left"] + offset), np.where(leaf, 0, nodes["right"] + offset),
+                          leaf, nodes["value"]))
+            offset += len(nodes)
+        cols = list(zip(*parts))
+        return cls(
+            baseline=float(np.ravel(model._baseline_prediction)[0]),
+            roots=np.asarray(roots, dtype=np.int32),
+            feature=np.concatenate(cols[0]).astype(np.int16),
+            threshold=np.concatenate(cols[1]).astype(np.float64),
+            missing_left=np.concatenate(cols[2]).astype(bool),
+            left=np.concatenate(cols[3]).astype(np.int32),
+            right=np.concatenate(cols[4]).astype(np.int32),
+            leaf=np.concatenate(cols[5]).astype(bool),
+            value=np.concatenate(cols[6]).astype(np.float64),
+        )
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Sum of all trees for each row of ``X`` (n, n_features), vectorised over rows and trees."""
+        X = np.asarray(X, dtype=np.float64)
+        n = X.shape[0]
+        node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
+        rows = np.arange(n)[:, None]
+        while True:
+            inner = ~self.leaf[node]
+            if not inner.any():
+                break
+            x = X[rows, self.feature[node]]
+            go_left = np.where(np.isnan(x), self.missing_left[node], x <= self.threshold[node])
+            step = np.where(go_left, self.left[node], self.right[node])
+            node = np.where(inner, step, node)
+        return self.baseline + self.value[node].sum(axis=1)
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass
+class ScorerModel:
+    """One shipped scorer: the feature recipe, the trees and the calibration map."""
+
+    name: str
+    embedders: tuple[str, ...]
+    features: list[str]
+    trees: Trees
+    #: isotonic map overall -> probability, as increasing ``calib_x`` and values ``calib_y``
+    calib_x: np.ndarray
+    calib_y: np.ndarray
+    card: dict = field(default_factory=dict)
+
+    def overall(self, X: np.ndarray) -> np.ndarray:
+        """Predicted 1-4 scores for a feature matrix in :attr:`features` order."""
+        return np.clip(self.trees.predict(X), 1.0, 4.0)
+
+    def probability(self, overall: np.ndarray) -> np.ndarray:
+        """Calibrated P(same story) for predicted ``overall`` scores."""
+        return np.clip(np.interp(overall, self.calib_x, self.calib_y), 0.0, 1.0)
+
+    def save(self, directory: Path = MODEL_DIR) -> tuple[Path, Path]:
+        """Write ``NAME.npz`` (arrays) and ``NAME.json`` (the card) into ``directory``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays = {k: getattr(self.trees, k) for k in Trees.ARRAYS}
+        npz = directory / f"{self.name}.npz"
+        np.savez_compressed(npz, **arrays, calib_x=self.calib_x, calib_y=self.calib_y)
+        card = {"format": FORMAT_VERSION, "name": self.name, "embedders": list(self.embedders),
+                "features": self.features, "baseline": self.trees.baseline, **self.card}
+        meta = directory / f"{self.name}.json"
+        meta.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return npz, meta
+
+    @classmethod
+    def load(cls, name_or_path: str | Path = DEFAULT_MODEL) -> "ScorerModel":
+        """A shipped model by name, or a model saved elsewhere (path to its ``.json``)."""
+        meta = Path(name_or_path) if str(name_or_path).endswith(".json") else MODEL_DIR / f"{name_or_path}.json"
+        if not meta.is_file():
+            known = ", ".join(MODEL_NAMES)
+            raise ScorerError(f"no scorer model {name_or_path!r} (shipped: {known}; looked for {meta})")
+        try:
+            card = json.loads(meta.read_text(encoding="utf-8"))
+            if card.get("format") != FORMAT_VERSION:
+                raise ScorerError(f"{meta}: model format {card.get('format')!r}, this samestory reads {FORMAT_VERSION}")
+            with np.load(meta.with_suffix(".npz"), allow_pickle=False) as data:
+                arrays = {k: data[k] for k in Trees.ARRAYS}
+                calib_x, calib_y = data["calib_x"], data["calib_y"]
+            expected = feature_names(card["embedders"])
+            if not set(card["features"]) <= set(expected):
+                raise ScorerError(f"{meta}: features {sorted(set(card['features']) - set(expected))} unknown to this samestory")
+        except (OSError, ValueError, KeyError) as exc:
+            raise ScorerError(f"{meta}: unreadable scorer model ({exc})") from exc
+        trees = Trees(baseline=float(card["baseline"]), **arrays)
+        rest = {k: v for k, v in card.items() if k not in ("format", "name", "embedders", "features", "baseline")}
+        return cls(card["name"], tuple(card["embedders"]), list(card["features"]), trees, calib_x, calib_y, rest)
+
+
+@lru_cache(maxsize=len(MODEL_NAMES))
+def load_model(name: str = DEFAULT_MODEL) -> ScorerModel:
+    """A shipped model, loaded once per process."""
+    return ScorerModel.load(name)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _has_words(p: PairText) -> bool:
+    return bool((p.title or "").strip() or (p.text or "").strip())
+
+
+def _same_content(a: PairText, b: PairText) -> bool:
+    return " ".join(a.full.split()) == " ".join(b.full.split())
+
+
+class Scorer:
+    """Scores pairs of articles with one model, caching article embeddings.
+
+    >>> scorer = Scorer()                                  # doctest: +SKIP
+    >>> scorer.score(PairText(t1, x1), PairText(t2, x2))   # doctest: +SKIP
+    PairScore(probability=0.97, overall=1.21)
+
+    ``cache`` (an :class:`~samestory.embed.EmbeddingCache`, e.g. backed by a
+    store) keeps article vectors between calls: an article met again costs
+    no embedding.
+    """
+
+    def __init__(self, model: str | ScorerModel = DEFAULT_MODEL, cache=None):
+        from .embed import EmbeddingCache
+
+        self.model = load_model(model) if isinstance(model, str) else model
+        self.cache = cache if cache is not None else EmbeddingCache(max_items=100_000)
+        all_names = feature_names(self.model.embedders)
+        self._columns = [all_names.index(f) for f in self.model.features]
+
+    def features(self, pairs: Sequence[tuple[PairText, PairText]],
+                 progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """The model's feature matrix for ``pairs``."""
+        return pair_features(pairs, self.model.embedders, self.cache, progress=progress)[:, self._columns]
+
+    def score_many(self, pairs: Sequence[tuple[PairText, PairText]],
+                   progress: Callable[[int], None] | None = None) -> list[PairScore]:
+        """Scores for many pairs, batched (embeddings are the cost: one call per embedder).
+
+        Raises :class:`ScorerError` naming the first pair with an article
+        that has neither title nor text; check with :func:`unscorable` first
+        to skip such pairs instead.
+        """
+        for i, (a, b) in enumerate(pairs):
+            reason = unscorable(a, b)
+            if reason:
+                raise ScorerError(f"pair {i}: {reason}")
+        if not pairs:
+            return []
+        overall = self.model.overall(self.features(pairs, progress))
+        probability = self.model.probability(overall)
+        out = []
+        for (a, b), o, p in zip(pairs, overall, probability):
+            if _same_content(a, b):  # an article with itself (or an exact copy): the top of the scale
+                o, p = 1.0, 1.0
+            out.append(PairScore(float(p), float(o)))
+        return out
+
+    def score(self, a: PairText, b: PairText) -> PairScore:
+        """The score of one pair."""
+        return self.score_many([(a, b)])[0]
+
+    @property
+    def embeddings_per_article(self) -> int:
+        return len(self.model.embedders)
+
+
+def unscorable(a: PairText, b: PairText) -> str | None:
+    """Why a pair cannot be scored (an article with no title and no text), or None."""
+    missing = [side for side, p in (("first", a), ("second", b)) if not _has_words(p)]
+    if missing:
+        return f"the {' and '.join(missing)} article has no title and no text: nothing to compare"
+    return None
+
+
+def expected_calibration_error(probability: np.ndarray, outcome: np.ndarray, bins: int = 10) -> float:
+    """ECE: mean |predicted - observed rate| over equal-width probability bins, weighted by bin size."""
+    probability = np.asarray(probability, dtype=float)
+    outcome = np.asarray(outcome, dtype=float)
+    if not len(probability):
+        return math.nan
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(probability, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            total += m.sum() * abs(probability[m].mean() - outcome[m].mean())
+    return total / len(probability)
+
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "MODEL_EMBEDDERS",
+    "MODEL_NAMES",
+    "PairScore",
+    "SAME_STORY_BELOW",
+    "Scorer",
+    "ScorerError",
+    "ScorerModel",
+    "Trees",
+    "expected_calibration_error",
+    "load_model",
+    "unscorable",
+]
