@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXAMPLES ?= ../shared/examples
 OUT ?= out
 
-.PHONY: demo test bench-extraction bench-dedup bench-embeddings clean-venv
+.PHONY: demo test bench-extraction bench-dedup bench-embeddings bench-scorer train-scorer clean-venv
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,8 @@ demo: $(BIN)/.installed
 	$(BIN)/samestory clean $(EXAMPLES)/*.txt -o $(OUT)/examples.cleaned.jsonl
 	@$(BIN)/python -c "import json,sys; [print(f\"{r['date'] or '(no date)'}  {r['byline'] or '(no byline)'}  |  {r['title']}\n  {len(r['text'].split())} words kept, {len(r['removed'])} lines removed: \" + '; '.join(f'{w}' for w in r['removed_reasons'])) for r in map(json.loads, open('$(OUT)/examples.cleaned.jsonl'))]"
 	@echo "Full records: $(OUT)/examples.cleaned.jsonl"
+	@echo
+	$(BIN)/samestory compare $(EXAMPLES)/*.txt
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check --quiet samestory tests bench
@@ -33,6 +35,12 @@ bench-dedup: $(BIN)/.installed
 
 bench-embeddings: $(BIN)/.installed
 	$(BIN)/python bench/embeddings.py
+
+bench-scorer: $(BIN)/.installed
+	$(BIN)/python bench/scorer.py
+
+train-scorer: $(BIN)/.installed
+	$(BIN)/python bench/train_scorer.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -34,7 +34,7 @@ def compare_articles(a: Article, b: Article, config: DedupConfig = DedupConfig()
     pa, pb = pair_text(a), pair_text(b)
     reason = unscorable(pa, pb)
     if reason:
-        raise ScorerError(f"cannot compare {a.id or 'A'} and {b.id or 'B'}: {reason}")
+        raise ScorerError(f"cannot compare {a.origin or a.id or 'A'} with {b.origin or b.id or 'B'}: {reason}")
     score = (scorer or Scorer(model)).score(pa, pb)
     fa, fb = fingerprint_many([a.text or "", b.text or ""], config.fingerprint)
     v = verify(fa, fb, config)

@@ -157,3 +157,48 @@ def test_compare_needs_one_article_a_file(tmp_path):
     result = runner.invoke(app, ["compare", str(path), str(path)])
     assert result.exit_code == 2
     assert "holds 3 articles; compare takes one article a file" in result.output
+
+
+def test_compare_examples_same_story_but_not_near_copies(examples):
+    """The smallest case the product must get right: heavy rewording, one story."""
+    result = runner.invoke(app, ["compare", *map(str, examples), "--json"])
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.stdout)
+    assert verdict["same_story"] is True and verdict["overall"] <= 1.5 and verdict["probability"] > 0.8
+    assert verdict["near_duplicate"] is False
+    text = runner.invoke(app, ["compare", *map(str, examples)]).stdout
+    assert "same story: yes" in text
+
+
+def test_compare_refuses_an_unknown_model_and_an_empty_article(examples, tmp_path):
+    result = runner.invoke(app, ["compare", *map(str, examples), "--model", "huge"])
+    assert result.exit_code == 2 and "'huge' is not a scorer model" in result.output
+    boilerplate = tmp_path / "boilerplate.txt"  # nothing left once cleaned
+    boilerplate.write_text("Advertisement\n\nShare this article\n", encoding="utf-8")
+    result = runner.invoke(app, ["compare", str(examples[0]), str(boilerplate)])
+    assert result.exit_code == 1
+    assert f"with {boilerplate}: the second article has no title and no text: nothing to compare" in result.output
+
+
+def test_score_pairs_writes_scores_and_reports_bad_rows(tmp_path):
+    from test_scorer import BRIDGE, BRIDGE_REWORDED, LIBRARY
+
+    def row(pid, a, b):
+        return {"pair_id": pid, "title1": a.title, "text1": a.text, "title2": b.title, "text2": b.text, "lang1": "en"}
+
+    pairs = tmp_path / "pairs.jsonl"
+    lines = [json.dumps(row("same", BRIDGE, BRIDGE_REWORDED)), "{broken", json.dumps(row("other", BRIDGE, LIBRARY)),
+             json.dumps({**row("empty", BRIDGE, LIBRARY), "text2": ""})]
+    pairs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for ext in ("csv", "parquet", "jsonl"):
+        out = tmp_path / f"scores.{ext}"
+        result = runner.invoke(app, ["score-pairs", str(pairs), "-o", str(out), "--model", "fast", "--batch", "1"])
+        assert result.exit_code == 1, result.output
+        assert f"{pairs}:line 2: malformed JSON" in result.output
+        assert f"{pairs}:line 4: article 2: record has no 'text2'" in result.output
+        rows = read_rows(out)
+        assert [r["pair_id"] for r in rows] == ["same", "other"]
+        same, other = rows
+        assert float(same["overall"]) < float(other["overall"]) and {"probability", "overall", "same_story"} <= set(same)
+    result = runner.invoke(app, ["score-pairs", str(pairs), "--format", "html"])
+    assert result.exit_code == 2 and "not a pair format" in result.output
