@@ -351,6 +351,81 @@ def _check_model(model: str) -> None:
         raise typer.BadParameter(f"{model!r} is not a scorer model; choose one of {', '.join(MODEL_NAMES)}", param_hint="--model")
 
 
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  samestory cluster articles.jsonl -o stories.csv\n\n"
+        "  samestory cluster --store news.store monday.jsonl -o monday.jsonl\n\n"
+        "  samestory cluster --store news.store tuesday.warc.gz   (joins Monday's stories)\n\n"
+        "  samestory stories --store news.store -o stories.jsonl"
+    )
+)
+def cluster(
+    inputs: List[str] = typer.Argument(..., metavar="INPUT...", help="Files or directories to read; '-' reads standard input."),
+    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help=_OUT_HELP),
+    store: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help="Keep the stories in this store directory (created if new): later runs add to them. Without it, a temporary store is used."),
+    threshold: float = typer.Option(0.5, "--threshold", min=0.01, max=0.99, help="Link probability at or above which an article joins a story (higher: more, smaller stories)."),
+    clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean the articles first (use --no-clean for output of 'samestory clean')."),
+    format: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
+    max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help=_MAX_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary line."),
+) -> None:
+    """Group articles into stories: the same event, told by many outlets, across its days.
+
+    Articles are taken in date order (ones without a date where they arrive)
+    and each joins the story it most probably belongs to, or starts one.
+    Writes one row per article: id and story (the id of the story's first
+    article). With --store the stories persist and later runs join them.
+    """
+    from .cluster import ClusterConfig, ClusterError, StoryClusterer
+    from .output import open_writer
+    from .store import Store, StoreError
+
+    config = ClusterConfig(threshold=threshold, merge_threshold=max(threshold, ClusterConfig.merge_threshold))
+    fmt = _check_format(format)
+    limits = _limits(max_mb)
+    paths = _expand(inputs)
+    import tempfile
+
+    with _writer(open_writer, output) as writer, Reporter(paths, quiet, "clustering") as reporter:
+        articles = list(_unique_ids(_cleaned(iter_articles(paths, fmt, limits, reporter), reporter, clean_first, detect_lang=True), reporter))
+        try:
+            with tempfile.TemporaryDirectory(prefix="samestory-cluster-") as tmp:
+                with Store(store if store is not None else Path(tmp) / "store") as st:
+                    rows = StoryClusterer(st, config).add(articles)
+        except (StoreError, ClusterError) as exc:
+            reporter.error(str(exc))
+            raise typer.Exit(1) from None
+        for article_id, story in rows:
+            writer.write({"id": article_id, "story": story})
+    reporter.summary(writer.count, output)
+    raise typer.Exit(1 if reporter.errors else 0)
+
+
+@app.command(epilog="Example:\n\n  samestory stories --store news.store -o stories.csv")
+def stories(
+    store: Path = typer.Option(..., "--store", metavar="DIR", help="The store that 'samestory cluster --store DIR' filled."),
+    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help=_OUT_HELP),
+    min_size: int = typer.Option(1, "--min-size", min=1, help="Only stories with at least this many articles."),
+) -> None:
+    """List the stories of a store: one row a story.
+
+    story, headline, summary, first_seen, last_seen, sources (list), articles
+    (ids, in date order) and size, oldest story first.
+    """
+    from .output import open_writer
+    from .store import Store, StoreError
+    from .stories import story_rows
+
+    try:
+        with Store(store, create=False) as st, _writer(open_writer, output) as writer:
+            for row in story_rows(st, min_size=min_size):
+                writer.write(row)
+    except StoreError as exc:
+        _err.print(f"samestory: error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
 def _one_article(path: str, fmt: str, clean_first: bool) -> Article:
     from .clean import clean_article
 

@@ -131,37 +131,97 @@ LEXICAL_FEATURES = (
 )
 
 
-def lexical_features(pairs: Sequence[tuple[PairText, PairText]], idf: np.ndarray | None = None) -> np.ndarray:
-    """(n, len(LEXICAL_FEATURES)) float32 features of many pairs, batched."""
-    n = len(pairs)
-    out = np.full((n, len(LEXICAL_FEATURES)), np.nan, dtype=np.float32)
-    if n == 0:
-        return out
+@dataclass(frozen=True, eq=False)
+class ArticleProfile:
+    """What the lexical features need of one article, computed once.
+
+    An article is compared with many others (a pair file that repeats it, a
+    story's candidates in clustering), so its character n-gram vectors,
+    shingles, names and numbers are made once and each pair only intersects
+    them. Vectors are sparse: sorted hashed n-gram ids and their weights.
+    """
+
+    char_ids: np.ndarray
+    char_weights: np.ndarray
+    title_ids: np.ndarray | None
+    title_weights: np.ndarray | None
+    shingles: np.ndarray
+    names: frozenset[str]
+    numbers: frozenset[str]
+    title_names: frozenset[str] | None
+    n_words: int
+    lang: str | None
+    date: str | None
+
+
+def _sparse_rows(m) -> list[tuple[np.ndarray, np.ndarray]]:
+    m.sort_indices()
+    return [(m.indices[m.indptr[i]:m.indptr[i + 1]].copy(), m.data[m.indptr[i]:m.indptr[i + 1]].astype(np.float32))
+            for i in range(m.shape[0])]
+
+
+def article_profiles(articles: Sequence[PairText], idf: np.ndarray | None = None) -> list[ArticleProfile]:
+    """Profiles of many articles, batched (one vectoriser pass, one fingerprint call)."""
+    if not articles:
+        return []
     if idf is None:
         idf = char_idf()
-    docs = [p.full for pair in pairs for p in pair]
-    titles = [p.title or "" for pair in pairs for p in pair]
-    dv = char_vectors(docs, idf)
-    tv = char_vectors(titles, idf)
-    char_cos = np.asarray(dv[0::2].multiply(dv[1::2]).sum(1)).ravel()
-    title_cos = np.asarray(tv[0::2].multiply(tv[1::2]).sum(1)).ravel()
-    fps = fingerprint_many([p.text for pair in pairs for p in pair])
-    for i, (a, b) in enumerate(pairs):
-        fa, fb = fps[2 * i], fps[2 * i + 1]
-        na, nb = len(a.text.split()), len(b.text.split())
-        out[i] = (
-            char_cos[i],
-            title_cos[i] if a.title and b.title else math.nan,
-            jaccard(fa.shingles, fb.shingles),
-            containment(fa.shingles, fb.shingles),
-            set_overlap(names(a.full), names(b.full)),
-            set_overlap(numbers(a.full), numbers(b.full)),
-            set_overlap(names(a.title), names(b.title)) if a.title and b.title else math.nan,
-            date_gap_days(a.date, b.date),
-            abs(math.log((na + 1) / (nb + 1))),
-            math.log(min(na, nb) + 1),
-            math.nan if not a.lang or not b.lang else float(a.lang == b.lang),
-        )
+    docs = _sparse_rows(char_vectors([p.full for p in articles], idf))
+    titles = _sparse_rows(char_vectors([p.title or "" for p in articles], idf))
+    fps = fingerprint_many([p.text for p in articles])
+    out = []
+    for p, (di, dw), (ti, tw), fp in zip(articles, docs, titles, fps):
+        has_title = bool(p.title)
+        out.append(ArticleProfile(
+            di, dw, ti if has_title else None, tw if has_title else None, fp.shingles,
+            frozenset(names(p.full)), frozenset(numbers(p.full)), frozenset(names(p.title)) if has_title else None,
+            len(p.text.split()), p.lang, to_iso(p.date) if p.date else None,
+        ))
+    return out
+
+
+def sparse_dot(ids_a: np.ndarray, w_a: np.ndarray, ids_b: np.ndarray, w_b: np.ndarray) -> float:
+    """Dot product of two sparse vectors given as sorted unique ids and weights."""
+    _, ia, ib = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
+    return float(np.dot(w_a[ia], w_b[ib]))
+
+
+def profile_features(a: ArticleProfile, b: ArticleProfile) -> tuple[float, ...]:
+    """The :data:`LEXICAL_FEATURES` of one pair of profiles (symmetric in a and b)."""
+    both_titles = a.title_ids is not None and b.title_ids is not None
+    return (
+        sparse_dot(a.char_ids, a.char_weights, b.char_ids, b.char_weights),
+        sparse_dot(a.title_ids, a.title_weights, b.title_ids, b.title_weights) if both_titles else math.nan,
+        jaccard(a.shingles, b.shingles),
+        containment(a.shingles, b.shingles),
+        set_overlap(a.names, b.names),
+        set_overlap(a.numbers, b.numbers),
+        set_overlap(a.title_names, b.title_names) if both_titles else math.nan,
+        date_gap_days(a.date, b.date),
+        abs(math.log((a.n_words + 1) / (b.n_words + 1))),
+        math.log(min(a.n_words, b.n_words) + 1),
+        math.nan if not a.lang or not b.lang else float(a.lang == b.lang),
+    )
+
+
+def lexical_features(pairs: Sequence[tuple[PairText, PairText]], idf: np.ndarray | None = None) -> np.ndarray:
+    """(n, len(LEXICAL_FEATURES)) float32 features of many pairs; each distinct article is profiled once."""
+    out = np.full((len(pairs), len(LEXICAL_FEATURES)), np.nan, dtype=np.float32)
+    if not pairs:
+        return out
+    slot: dict[tuple, int] = {}
+    distinct: list[PairText] = []
+    index = []
+    for pair in pairs:
+        for p in pair:
+            key = (p.title, p.text, p.lang, p.date)
+            if key not in slot:
+                slot[key] = len(distinct)
+                distinct.append(p)
+            index.append(slot[key])
+    profiles = article_profiles(distinct, idf)
+    for i in range(len(pairs)):
+        out[i] = profile_features(profiles[index[2 * i]], profiles[index[2 * i + 1]])
     return out
 
 

@@ -74,6 +74,28 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX near_groups_grp ON near_groups(grp);
     """,
+    # 1 -> 2: stories (samestory.cluster). The vector index of story centroids
+    # (DIR/stories.usearch) is derived from these rows and rebuilt from them
+    # whenever it is missing or older than the database.
+    """
+    CREATE TABLE stories (
+        story       INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,        -- the id of the story's first article
+        first_day   INTEGER NOT NULL,            -- proleptic Gregorian ordinals
+        last_day    INTEGER NOT NULL,
+        size        INTEGER NOT NULL,
+        vec_sum     BLOB NOT NULL,               -- float32 sum of the members' vectors
+        merged_into INTEGER REFERENCES stories(story)
+    );
+    CREATE INDEX stories_last_day ON stories(last_day) WHERE merged_into IS NULL;
+    CREATE TABLE story_members (
+        seq          INTEGER PRIMARY KEY REFERENCES articles(seq) ON DELETE CASCADE,
+        story        INTEGER NOT NULL REFERENCES stories(story),
+        day          INTEGER NOT NULL,
+        date_assumed INTEGER NOT NULL DEFAULT 0  -- 1: no usable date, placed by arrival
+    );
+    CREATE INDEX story_members_story ON story_members(story, day);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

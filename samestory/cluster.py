@@ -1,0 +1,493 @@
+"""Stories: group a stream of articles into story clusters, in one pass, over time.
+
+Each new article, in date order, is compared with **candidate stories**: the
+stories whose centroid is nearest to it (a usearch vector index over story
+centroids), plus every story seen in the last :attr:`ClusterConfig.recent_days`
+days. For each candidate, the article is scored against the story's latest
+members by the **story linker**: boosted trees over the same-story scorer's
+features (embedding cosines, character TF-IDF, shared names and numbers,
+shingle overlap, lengths, languages), the scorer's own 1-4 estimate, and the
+gap in days. The linker is trained on the labelled story streams in
+``../shared/data/stories`` (``bench/train_linker.py``), so "same story" means
+what editors grouping a news stream mean: the same incident, not the same
+topic. Its probability falls with the date gap the way those streams do;
+this learned time profile replaces a hand-set Gaussian over days (see the
+bench for the comparison).
+
+The article joins the story with the best link probability at or above
+:attr:`ClusterConfig.threshold`, or starts a new story. When it also links
+to a second story at or above :attr:`ClusterConfig.merge_threshold`, the two
+stories have converged and are merged (the older one keeps its id).
+
+The state (stories, memberships) lives in the :class:`~samestory.store.Store`;
+:class:`StoryClusterer` keeps what it needs in memory and writes each batch
+in one transaction. A story's id is the id of its first article, so ids do
+not depend on how the input was split into runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .article import Article
+from .dates import to_iso
+from .errors import SamestoryError
+from .features import ArticleProfile, PairText, article_profiles, feature_names, profile_features
+
+LINKER_DIR = Path(__file__).resolve().parent / "models" / "linker"
+EMBEDDING_PARTS_USED = ("doc", "title", "lead", "body", "chunk_max", "chunk_match")
+#: How far in the future (days after today) a date may be before it is distrusted.
+FUTURE_SLACK_DAYS = 2
+
+
+class ClusterError(SamestoryError):
+    """The clusterer cannot run (a missing linker model, a store from another embedder)."""
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """How articles are grouped into stories. The defaults are the ones measured in the README."""
+
+    #: Link probability at or above which an article joins a story.
+    threshold: float = 0.5
+    #: Link probability to two stories at or above which they are merged.
+    merge_threshold: float = 0.9
+    #: Stories taken by centroid similarity.
+    candidates: int = 20
+    #: Stories seen within this many days are candidates too (capped at ``candidates`` more).
+    recent_days: int = 2
+    #: A story's latest members compared with the article.
+    members: int = 4
+    #: Article embedder (the linker model is trained for one).
+    embedder: str = "static"
+
+
+# --------------------------------------------------------------------------- linker
+
+
+@dataclass
+class Linker:
+    """The trained story-link classifier (boosted trees, logistic output)."""
+
+    features: list[str]
+    trees: "object"
+    scorer_model: str
+    card: dict
+
+    def probability(self, X: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.trees.predict(X)))
+
+    @classmethod
+    def load(cls, path: Path = LINKER_DIR / "linker.json") -> "Linker":
+        from .scorer import FORMAT_VERSION, Trees
+
+        if not path.is_file():
+            raise ClusterError(f"no story linker model at {path}; reinstall samestory or run bench/train_linker.py")
+        card = json.loads(path.read_text(encoding="utf-8"))
+        if card.get("format") != FORMAT_VERSION:
+            raise ClusterError(f"{path}: model format {card.get('format')!r}, this samestory reads {FORMAT_VERSION}")
+        with np.load(path.with_suffix(".npz"), allow_pickle=False) as data:
+            trees = Trees(baseline=float(card["baseline"]), **{k: data[k] for k in Trees.ARRAYS})
+        return cls(card["features"], trees, card["scorer_model"], card)
+
+    def save(self, path: Path = LINKER_DIR / "linker.json") -> None:
+        from .scorer import FORMAT_VERSION, Trees
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path.with_suffix(".npz"), **{k: getattr(self.trees, k) for k in Trees.ARRAYS})
+        card = {"format": FORMAT_VERSION, "features": self.features, "scorer_model": self.scorer_model,
+                "baseline": self.trees.baseline, **self.card}
+        path.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def load_linker() -> Linker:
+    return Linker.load()
+
+
+def link_feature_names(embedder: str = "static") -> list[str]:
+    """Every feature the linker can use: the scorer's pair features, its 1-4 estimate, the day gap."""
+    return feature_names((embedder,)) + ["scorer_overall", "day_gap"]
+
+
+# --------------------------------------------------------------------------- articles in memory
+
+
+@dataclass
+class StreamArticle:
+    """One article as the clusterer sees it: key, day, and what pair features need."""
+
+    key: int
+    id: str
+    day: int
+    date_assumed: bool
+    text: PairText
+    profile: ArticleProfile
+    vectors: object  # samestory.embed.ArticleVectors
+
+
+def article_day(date: str | None, today: dt.date | None = None) -> int | None:
+    """The proleptic day number of an ISO date; None when unknown or implausibly in the future."""
+    iso = to_iso(date) if date else None
+    if not iso:
+        return None
+    try:
+        day = dt.date.fromisoformat(iso[:10])
+    except ValueError:
+        return None
+    if day > (today or dt.date.today()) + dt.timedelta(days=FUTURE_SLACK_DAYS):
+        return None
+    return day.toordinal()
+
+
+def iso_day(day: int) -> str:
+    return dt.date.fromordinal(int(day)).isoformat()
+
+
+# --------------------------------------------------------------------------- stories in memory
+
+
+@dataclass
+class _Story:
+    sid: int
+    id: str
+    first_day: int
+    last_day: int
+    members: list[tuple[int, int]]  # (day, article key), in arrival order
+    vec_sum: np.ndarray
+
+    @property
+    def centroid(self) -> np.ndarray:
+        n = float(np.linalg.norm(self.vec_sum))
+        return self.vec_sum / n if n else self.vec_sum
+
+    def latest(self, m: int) -> list[int]:
+        return [key for _, key in sorted(self.members)[-m:]]
+
+
+class _CentroidIndex:
+    """Nearest story centroids: usearch (cosine) over live stories, kept in step with them."""
+
+    def __init__(self, dim: int):
+        from usearch.index import Index
+
+        self.index = Index(ndim=dim, metric="cos", dtype="f32")
+
+    def upsert(self, sid: int, vec: np.ndarray) -> None:
+        if sid in self.index:
+            self.index.remove(sid)
+        self.index.add(sid, vec.astype(np.float32))
+
+    def remove(self, sid: int) -> None:
+        if sid in self.index:
+            self.index.remove(sid)
+
+    def nearest(self, vec: np.ndarray, k: int) -> list[int]:
+        if len(self.index) == 0:
+            return []
+        matches = self.index.search(vec.astype(np.float32), min(k, len(self.index)))
+        return [int(key) for key in matches.keys]
+
+
+class StoryClusterer:
+    """Online story clustering over a store: :meth:`add` articles, read stories back.
+
+    >>> with Store("news.store") as store:                       # doctest: +SKIP
+    ...     clusterer = StoryClusterer(store)
+    ...     assignments = clusterer.add(cleaned_articles)         # [(article id, story id), ...]
+    """
+
+    def __init__(self, store, config: ClusterConfig = ClusterConfig(), linker: Linker | None = None,
+                 cache_articles: int = 50_000):
+        from .embed import EmbeddingCache, get_embedder
+        from .scorer import load_model
+
+        self.store = store
+        self.config = config
+        self.linker = linker or load_linker()
+        self.scorer = load_model(self.linker.scorer_model)
+        self.embedder = get_embedder(config.embedder)
+        self._check_store_embedder()
+        self.embeddings = EmbeddingCache(max_items=cache_articles)
+        all_names = link_feature_names(config.embedder)
+        self._linker_cols = [all_names.index(f) for f in self.linker.features]
+        scorer_names = feature_names((config.embedder,))
+        self._scorer_cols = [scorer_names.index(f) for f in self.scorer.features]
+        self._articles: OrderedDict[int, StreamArticle] = OrderedDict()
+        self._cache_articles = cache_articles
+        self._stories: dict[int, _Story] = {}
+        self._story_of: dict[int, int] = {}
+        self._index = _CentroidIndex(self.embedder.dim)
+        self._last_day: int | None = None
+        self._load()
+
+    # --- persistence ------------------------------------------------------------
+
+    def _check_store_embedder(self) -> None:
+        row = self.store.db.execute("SELECT value FROM meta WHERE key = 'cluster_embedder'").fetchone()
+        if row is None:
+            with self.store.transaction() as db:
+                db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('cluster_embedder', ?)", (self.embedder.name,))
+        elif row[0] != self.embedder.name:
+            raise ClusterError(f"{self.store.path}: its stories were made with the {row[0]} embedder, "
+                               f"not {self.embedder.name}; use a new store or the same embedder")
+
+    def _load(self) -> None:
+        db = self.store.db
+        for sid, sid_text, first, last, vec in db.execute(
+                "SELECT story, id, first_day, last_day, vec_sum FROM stories WHERE merged_into IS NULL"):
+            story = _Story(sid, sid_text, first, last, [], np.frombuffer(vec, dtype=np.float32).copy())
+            self._stories[sid] = story
+            self._index.upsert(sid, story.centroid)
+        for seq, sid, day in db.execute("SELECT seq, story, day FROM story_members ORDER BY seq"):
+            sid = self._live(sid)
+            self._stories[sid].members.append((day, seq))
+            self._story_of[seq] = sid
+            self._last_day = day if self._last_day is None else max(self._last_day, day)
+
+    def _live(self, sid: int) -> int:
+        """Follow merges to the story a (possibly merged-away) story lives on in."""
+        while sid not in self._stories:
+            row = self.store.db.execute("SELECT merged_into FROM stories WHERE story = ?", (sid,)).fetchone()
+            if row is None or row[0] is None:
+                raise ClusterError(f"{self.store.path}: story {sid} is missing; run an integrity check")
+            sid = row[0]
+        return sid
+
+    # --- articles ---------------------------------------------------------------
+
+    def _prepare(self, items: Sequence[tuple[int, Article, int, bool]]) -> list[StreamArticle]:
+        from .embed import embed_articles
+
+        texts = [PairText(a.title or "", a.text or "", a.lang, iso_day(day)) for _, a, day, _ in items]
+        profiles = article_profiles(texts)
+        vectors = embed_articles([(t.title, t.text) for t in texts], self.embedder, cache=self.embeddings)
+        return [StreamArticle(seq, a.id, day, assumed, t, p, v)
+                for (seq, a, day, assumed), t, p, v in zip(items, texts, profiles, vectors)]
+
+    def _member(self, key: int) -> StreamArticle:
+        art = self._articles.get(key)
+        if art is not None:
+            self._articles.move_to_end(key)
+            return art
+        row = self.store.db.execute("SELECT day, date_assumed FROM story_members WHERE seq = ?", (key,)).fetchone()
+        (article,) = self.store.articles([key])
+        art = self._prepare([(key, article, row[0], bool(row[1]))])[0]
+        self._remember(art)
+        return art
+
+    def _remember(self, art: StreamArticle) -> None:
+        self._articles[art.key] = art
+        while len(self._articles) > self._cache_articles:
+            self._articles.popitem(last=False)
+
+    # --- scoring ----------------------------------------------------------------
+
+    def candidates(self, art: StreamArticle) -> list[int]:
+        """Story keys to compare the article with: nearest centroids, then recent stories."""
+        cfg = self.config
+        near = self._index.nearest(art.vectors.doc, cfg.candidates)
+        recent = [sid for sid, s in self._stories.items() if art.day - s.last_day <= cfg.recent_days and s.last_day - art.day <= cfg.recent_days] \
+            if len(self._stories) <= 5_000 else self._recent_from_store(art.day)
+        if len(recent) > cfg.candidates:
+            sims = np.array([float(self._stories[s].centroid @ art.vectors.doc) for s in recent])
+            recent = [recent[i] for i in np.argsort(-sims)[:cfg.candidates]]
+        return list(dict.fromkeys(near + recent))
+
+    def _recent_from_store(self, day: int) -> list[int]:
+        rows = self.store.db.execute(
+            "SELECT story FROM stories WHERE merged_into IS NULL AND last_day >= ? AND first_day <= ?",
+            (day - self.config.recent_days, day + self.config.recent_days))
+        return [self._live(r[0]) for r in rows if r[0] in self._stories]
+
+    def link_features(self, art: StreamArticle, others: Sequence[StreamArticle]) -> np.ndarray:
+        """The linker's feature rows for the article against each of ``others``."""
+        from .embed import pair_similarities
+
+        n = len(others)
+        n_emb = len(EMBEDDING_PARTS_USED)
+        X = np.full((n, len(link_feature_names(self.config.embedder))), np.nan, dtype=np.float64)
+        for i, other in enumerate(others):
+            sims = pair_similarities(art.vectors, other.vectors)
+            X[i, :n_emb] = [sims[p] for p in EMBEDDING_PARTS_USED]
+            if not (art.text.title and other.text.title):
+                X[i, 1] = math.nan
+            X[i, n_emb:-3] = profile_features(art.profile, other.profile)
+            X[i, -3] = float(art.text.lang == "en" and other.text.lang == "en") if art.text.lang and other.text.lang else math.nan
+            X[i, -1] = abs(art.day - other.day)
+        if n:
+            X[:, -2] = self.scorer.overall(X[:, :-2][:, self._scorer_cols])
+        return X
+
+    def link_probabilities(self, art: StreamArticle, sids: Sequence[int]) -> dict[int, float]:
+        """Best link probability of the article to each story (over its latest members)."""
+        owners, others = [], []
+        for sid in sids:
+            for key in self._stories[sid].latest(self.config.members):
+                owners.append(sid)
+                others.append(self._member(key))
+        if not others:
+            return {}
+        prob = self.linker.probability(self.link_features(art, others)[:, self._linker_cols])
+        best: dict[int, float] = {}
+        for sid, p in zip(owners, prob):
+            best[sid] = max(best.get(sid, 0.0), float(p))
+        return best
+
+    # --- the stream -------------------------------------------------------------
+
+    def add(self, articles: Iterable[Article], *, batch: int = 500,
+            progress: Callable[[int], None] | None = None) -> list[tuple[str, str]]:
+        """Cluster cleaned articles; return ``(article id, story id)`` for each, in input order.
+
+        Articles are processed in date order (ties in input order). One
+        without a usable date (missing, unparseable, or more than two days in
+        the future) is placed by arrival: on the latest day seen so far, and
+        marked ``date_assumed``. An article already in the store keeps its
+        story (ingest is idempotent). Each ``batch`` of articles is one
+        transaction: a crash loses at most the batch being written, never
+        an earlier one, and a rerun resumes where it stopped.
+        """
+        pending = list(articles)
+        results: dict[str, str] = {}
+        order = []
+        for pos, article in enumerate(pending):
+            article.ensure_id()
+            order.append(article.id)
+            day = article_day(article.date)
+            order_key = (day if day is not None else math.inf, pos)
+            pending[pos] = (order_key, article, day)
+        pending.sort(key=lambda x: x[0])
+        for start in range(0, len(pending), batch):
+            chunk = pending[start:start + batch]
+            try:
+                with self.store.transaction():
+                    for _, article, day in chunk:
+                        results[article.id] = self._add_one(article, day)
+            except BaseException:
+                self._reload()  # the batch was rolled back: forget what it did in memory too
+                raise
+            if progress is not None:
+                progress(len(chunk))
+        return [(aid, results[aid]) for aid in order]
+
+    def _reload(self) -> None:
+        self._articles.clear()
+        self._stories.clear()
+        self._story_of.clear()
+        self._index = _CentroidIndex(self.embedder.dim)
+        self._last_day = None
+        try:
+            self._load()
+        except Exception:  # the store itself is gone or broken: the caller's error says why
+            pass
+
+    def _add_one(self, article: Article, day: int | None) -> str:
+        seq, is_new = self.store.add_article(article)
+        if not is_new and seq in self._story_of:
+            return self._stories[self._live(self._story_of[seq])].id
+        assumed = day is None
+        if assumed:
+            day = self._last_day if self._last_day is not None else dt.date.today().toordinal()
+        self._last_day = day if self._last_day is None else max(self._last_day, day)
+        (art,) = self._prepare([(seq, article, day, assumed)])
+        sid = self._choose(art)
+        self._join(sid, art)
+        self._remember(art)
+        return self._stories[sid].id
+
+    def _choose(self, art: StreamArticle) -> int:
+        """The story the article joins (merging converged candidates), or a new one."""
+        probs = self.link_probabilities(art, self.candidates(art))
+        ranked = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))
+        if not ranked or ranked[0][1] < self.config.threshold:
+            return self._new_story(art)
+        sid = ranked[0][0]
+        for other, p in ranked[1:]:
+            if p >= self.config.merge_threshold:
+                sid = self._merge(sid, other)
+        return sid
+
+    def _new_story(self, art: StreamArticle) -> int:
+        cur = self.store.db.execute(
+            "INSERT INTO stories(id, first_day, last_day, size, vec_sum) VALUES (?, ?, ?, 0, ?)",
+            (art.id, art.day, art.day, np.zeros(self.embedder.dim, np.float32).tobytes()))
+        sid = int(cur.lastrowid)
+        self._stories[sid] = _Story(sid, art.id, art.day, art.day, [], np.zeros(self.embedder.dim, np.float32))
+        return sid
+
+    def _join(self, sid: int, art: StreamArticle) -> None:
+        story = self._stories[sid]
+        story.members.append((art.day, art.key))
+        story.first_day = min(story.first_day, art.day)
+        story.last_day = max(story.last_day, art.day)
+        story.vec_sum = story.vec_sum + art.vectors.doc.astype(np.float32)
+        self._story_of[art.key] = sid
+        self.store.db.execute("INSERT INTO story_members(seq, story, day, date_assumed) VALUES (?, ?, ?, ?)",
+                              (art.key, sid, art.day, int(art.date_assumed)))
+        self._save_story(story)
+
+    def _merge(self, keep: int, gone: int) -> int:
+        """Merge story ``gone`` into ``keep``; the one first seen earlier keeps its id and key."""
+        a, b = self._stories[keep], self._stories[gone]
+        if (b.first_day, b.sid) < (a.first_day, a.sid):
+            a, b = b, a
+        a.members.extend(b.members)
+        a.first_day, a.last_day = min(a.first_day, b.first_day), max(a.last_day, b.last_day)
+        a.vec_sum = a.vec_sum + b.vec_sum
+        for _, key in b.members:
+            self._story_of[key] = a.sid
+        self.store.db.execute("UPDATE story_members SET story = ? WHERE story = ?", (a.sid, b.sid))
+        self.store.db.execute("UPDATE stories SET merged_into = ?, size = 0 WHERE story = ?", (a.sid, b.sid))
+        del self._stories[b.sid]
+        self._index.remove(b.sid)
+        self._save_story(a)
+        return a.sid
+
+    def _save_story(self, story: _Story) -> None:
+        """Write the story's row and move its centroid in the index (inside the batch's transaction)."""
+        self.store.db.execute(
+            "UPDATE stories SET first_day = ?, last_day = ?, size = ?, vec_sum = ? WHERE story = ?",
+            (story.first_day, story.last_day, len(story.members), story.vec_sum.astype(np.float32).tobytes(), story.sid))
+        self._index.upsert(story.sid, story.centroid)
+
+    # --- reading ----------------------------------------------------------------
+
+    def story_count(self) -> int:
+        return len(self._stories)
+
+
+def cluster_articles(articles: Iterable[Article], store_dir=None, config: ClusterConfig = ClusterConfig(),
+                     progress: Callable[[int], None] | None = None) -> list[tuple[str, str]]:
+    """Batch mode: cluster articles in a temporary store (or ``store_dir``); ``(article id, story id)`` rows."""
+    import tempfile
+
+    from .store import Store
+
+    if store_dir is not None:
+        with Store(store_dir) as store:
+            return StoryClusterer(store, config).add(articles, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="samestory-cluster-") as tmp:
+        with Store(Path(tmp) / "store") as store:
+            return StoryClusterer(store, config).add(articles, progress=progress)
+
+
+__all__ = [
+    "ClusterConfig",
+    "ClusterError",
+    "Linker",
+    "StoryClusterer",
+    "article_day",
+    "cluster_articles",
+    "link_feature_names",
+    "load_linker",
+]
