@@ -18,7 +18,15 @@ Two ways to run it, with the same verification and grouping:
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
+import multiprocessing
+import os
+import warnings
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator, Sequence
 
@@ -29,15 +37,19 @@ from .errors import SamestoryError
 from .fingerprint import (
     CONTAINMENT_MIN_SHINGLES,
     DEFAULT_CONFIG,
+    FINGERPRINT_SCHEME,
+    SCHEME_HISTORY,
     NEAR_COPY_CONTAINMENT,
     NEAR_COPY_JACCARD,
     Fingerprint,
     FingerprintConfig,
+    _fingerprint_packed,
+    _unpack,
     band_keys_many,
     containment,
+    estimate_jaccard,
     fingerprint,
     fingerprint_many,
-    jaccard,
 )
 from .store import Store
 
@@ -62,6 +74,9 @@ class DedupConfig:
     min_containment_shingles: int = CONTAINMENT_MIN_SHINGLES
     #: LSH buckets with more members than this are linked as a chain, not all pairs.
     max_bucket: int = 50
+    #: A cut-down copy joins a group through a member that contains it (not its earliest article) only
+    #: when it also shares this much of itself (containment) with the earliest article: see group_rows.
+    member_overlap: float = 0.25
 
     def __post_init__(self) -> None:
         if not 0 < self.jaccard <= 1 or not 0 < self.containment <= 1:
@@ -83,10 +98,50 @@ def verify(a: Fingerprint, b: Fingerprint, config: DedupConfig = DedupConfig()) 
         return Verdict(1.0, 1.0, True)
     if a.empty or b.empty:
         return Verdict(0.0, 0.0, False)
-    j = jaccard(a.shingles, b.shingles)
-    c = containment(a.shingles, b.shingles)
-    contained = c >= config.containment and min(len(a.shingles), len(b.shingles)) >= config.min_containment_shingles
+    na, nb = len(a.shingles), len(b.shingles)
+    inter = len(np.intersect1d(a.shingles, b.shingles, assume_unique=True))
+    j = inter / (na + nb - inter)
+    c = inter / min(na, nb)
+    contained = c >= config.containment and min(na, nb) >= config.min_containment_shingles
     return Verdict(j, c, j >= config.jaccard or contained)
+
+
+def contained_copy(a: Fingerprint, b: Fingerprint, config: DedupConfig = DedupConfig()) -> bool:
+    """True when ``a`` is a cut-down copy of ``b``: no larger, and its shingles lie in ``b`` for ``containment`` or more.
+
+    How an article joins a group through a member other than the group's
+    earliest article (see :func:`group_rows`).
+    """
+    if a.empty or b.empty or len(a.shingles) > len(b.shingles) or len(a.shingles) < config.min_containment_shingles:
+        return False
+    return a.content_hash == b.content_hash or containment(a.shingles, b.shingles) >= config.containment
+
+
+#: Hoeffding margin on a signature's Jaccard estimate: with ``num_perm`` slots
+#: the estimate falls this far below the true Jaccard with probability under
+#: 1e-6 (``sqrt(ln(1e6) / (2 * num_perm))``; 0.23 for 128 slots).
+def _estimate_margin(num_perm: int, delta: float = 1e-6) -> float:
+    return math.sqrt(math.log(1 / delta) / (2 * num_perm))
+
+
+def may_be_near(est_jaccard: float, n_a: int, n_b: int, config: DedupConfig = DedupConfig()) -> bool:
+    """False only when the signatures rule out a near-copy (or a contained copy) beyond reasonable doubt.
+
+    The least Jaccard the rule can accept for sets of these sizes is
+    ``jaccard``, or for a contained copy ``c * s / (l + (1 - c) * s)`` (``s``,
+    ``l`` the smaller and larger size, ``c`` the containment threshold); a
+    pair whose estimate is more than the Hoeffding margin below that is
+    skipped without exact verification. A conservative pre-filter: exact
+    verification still decides every pair it lets through.
+    """
+    small, large = min(n_a, n_b), max(n_a, n_b)
+    if small == 0:
+        return False
+    need = config.jaccard
+    if small >= config.min_containment_shingles:
+        c = config.containment
+        need = min(need, c * small / (large + (1 - c) * small))
+    return est_jaccard >= need - _estimate_margin(config.fingerprint.num_perm)
 
 
 @dataclass
@@ -141,20 +196,77 @@ def earliest_key(date: str | None, order: int) -> tuple:
 # --- batch -----------------------------------------------------------------------
 
 
+#: Articles per fingerprinting batch (one rensa call, one task for a worker process).
+FINGERPRINT_CHUNK = 2000
+#: Below this many articles, fingerprinting stays in this process (starting workers costs more).
+PARALLEL_MIN_ARTICLES = 8000
+
+
 def fingerprint_articles(
     articles: Iterable[Article],
     config: FingerprintConfig = DEFAULT_CONFIG,
-    chunk: int = 2000,
+    chunk: int = FINGERPRINT_CHUNK,
+    workers: int | None = 1,
 ) -> Iterator[tuple[Article, Fingerprint]]:
-    """Articles with their fingerprints, computed in batches (rensa's batch API)."""
-    buffer: list[Article] = []
-    for article in articles:
-        buffer.append(article)
-        if len(buffer) >= chunk:
-            yield from zip(buffer, fingerprint_many([_fingerprint_text(a) for a in buffer], config))
-            buffer = []
-    if buffer:
-        yield from zip(buffer, fingerprint_many([_fingerprint_text(a) for a in buffer], config))
+    """Articles with their fingerprints, in input order, computed in batches.
+
+    ``workers`` > 1 (None: ``os.cpu_count()``) fingerprints the batches in
+    that many worker processes once the input reaches
+    :data:`PARALLEL_MIN_ARTICLES`; smaller inputs run here. Fingerprints are
+    deterministic, so the result is the same either way. Workers are started
+    with ``spawn`` (never ``fork``), so a calling script must be import-safe (``if __name__ == "__main__":``), as for any
+    multiprocessing; if the workers fail, the rest runs here with a warning.
+    """
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    it = iter(articles)
+    ahead: list[Article] = []
+    if workers > 1:
+        ahead = list(itertools.islice(it, PARALLEL_MIN_ARTICLES))
+    if workers > 1 and len(ahead) >= PARALLEL_MIN_ARTICLES:
+        yield from _fingerprint_parallel(itertools.chain(ahead, it), config, chunk, workers)
+        return
+    for batch in _batches(itertools.chain(ahead, it), chunk):
+        yield from zip(batch, fingerprint_many([_fingerprint_text(a) for a in batch], config))
+
+
+def _batches(articles: Iterable[Article], chunk: int) -> Iterator[list[Article]]:
+    it = iter(articles)
+    while batch := list(itertools.islice(it, chunk)):
+        yield batch
+
+
+def _worker_init() -> None:
+    # one process per core already: rensa's thread pool would only oversubscribe the cores
+    os.environ.setdefault("RAYON_NUM_THREADS", "1")
+
+
+def _fingerprint_parallel(
+    articles: Iterable[Article], config: FingerprintConfig, chunk: int, workers: int
+) -> Iterator[tuple[Article, Fingerprint]]:
+    """Batches fingerprinted in ``workers`` processes, at most ``2 * workers`` in flight, yielded in order."""
+    # spawn, not fork: this process may already run rensa's threads, and forking a threaded process can deadlock
+    ctx = multiprocessing.get_context("spawn")
+    batches = _batches(articles, chunk)
+    pending: deque = deque()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
+            for batch in batches:
+                pending.append((batch, pool.submit(_fingerprint_packed, [_fingerprint_text(a) for a in batch], config)))
+                if len(pending) >= 2 * workers:
+                    done, fut = pending[0]
+                    result = _unpack(fut.result())
+                    pending.popleft()
+                    yield from zip(done, result)
+            while pending:
+                done, fut = pending[0]
+                result = _unpack(fut.result())
+                pending.popleft()
+                yield from zip(done, result)
+    except BrokenProcessPool as exc:
+        # e.g. a calling script that is not import-safe (no ``if __name__ == "__main__":``): finish here
+        warnings.warn(f"fingerprinting worker processes failed ({exc}); continuing in this process", RuntimeWarning, stacklevel=2)
+        for batch in itertools.chain((b for b, _ in pending), batches):
+            yield from zip(batch, fingerprint_many([_fingerprint_text(a) for a in batch], config))
 
 
 def _fingerprint_text(article: Article) -> str:
@@ -162,17 +274,20 @@ def _fingerprint_text(article: Article) -> str:
     return article.text or ""
 
 
-def dedup_batch(articles: Iterable[Article], config: DedupConfig = DedupConfig()) -> list[DedupRow]:
+def dedup_batch(articles: Iterable[Article], config: DedupConfig = DedupConfig(), workers: int | None = None) -> list[DedupRow]:
     """Near-copy groups of a batch of articles, in memory; one row per article, input order.
 
     Articles must have distinct ids (a repeated id raises: the rows could not
-    be told apart).
+    be told apart). ``workers``: processes for fingerprinting (default
+    ``os.cpu_count()``; 1 runs everything here; inputs under
+    :data:`PARALLEL_MIN_ARTICLES` always do). The rows are the same for any
+    number of workers.
     """
     ids: list[str] = []
     dates: list[str | None] = []
     fps: list[Fingerprint] = []
     seen: set[str] = set()
-    for article, fp in fingerprint_articles(articles, config.fingerprint):
+    for article, fp in fingerprint_articles(articles, config.fingerprint, workers=workers):
         aid = article.ensure_id()
         if aid in seen:
             raise SamestoryError(f"duplicate article id {aid!r} ({article.origin or 'input'}); ids must be unique in one run")
@@ -249,12 +364,20 @@ def group_rows(
     """Verify candidate pairs, join near-copies, and make one row per article.
 
     Articles are taken earliest first; each joins the groups of its earlier
-    candidates whose earliest article it is itself a near-copy of (merging
-    them when there are several). Copies of different stories that share
-    only appended boilerplate (a footer, a newsletter box) verify against
-    each other but not against the stories they copy, so they cannot chain
-    groups together. The store-backed index applies the same rule as
-    articles arrive, so both agree on input given in date order.
+    candidates whose earliest article it is itself a near-copy of, merging
+    them when there are several. A cut-down copy also joins a group in which
+    a candidate member contains it (:func:`contained_copy`) if it shares at
+    least ``member_overlap`` of itself with the group's earliest article
+    (two cut-downs of one story, one of them dated first; a page holding the
+    text of many short stories does not pull them together). When an article
+    matches several groups it joins the one whose earliest article is most
+    like it (Jaccard), and merges in the others only as :func:`_may_merge`
+    allows. Copies of
+    different stories that share only appended boilerplate (a footer, a
+    newsletter box) verify against each other but not against the stories
+    they copy, so they cannot chain groups together. The store-backed index
+    applies the same rule as articles arrive, so both agree on input given in
+    date order.
     """
     n = len(ids)
     order = sorted(range(n), key=lambda i: earliest_key(dates[i], i))
@@ -270,17 +393,82 @@ def group_rows(
     uf = UnionFind(n)
     rep = list(range(n))  # per root: the group's earliest article
     for i in order:
-        tried: set[int] = set()
+        rep_checked: dict[int, bool | None] = {}  # roots whose earliest article i is not a near-copy of: may i join through a member?
+        matched: dict[int, tuple[float, int, float]] = {}  # roots i may join -> _evidence against their earliest article
         for j in sorted(earlier[i], key=lambda j: rank[j]):
-            root = uf.find(j)
-            if root in tried or root == uf.find(i):
+            root = uf.find(j)  # no joins happen in this loop, so roots are stable
+            if root in matched:
                 continue
-            tried.add(root)
-            if verify(fps[i], fps[rep[root]], config).near:
-                first = rep[root] if rank[rep[root]] < rank[rep[uf.find(i)]] else rep[uf.find(i)]
-                rep[uf.union(i, j)] = first
+            r = rep[root]
+            if root not in rep_checked:
+                if _prefilter(fps[i], fps[r], config):
+                    v = verify(fps[i], fps[r], config)
+                    if v.near:
+                        matched[root] = _evidence(fps[r], fps[i])
+                        continue
+                    rep_checked[root] = v.containment >= config.member_overlap
+                else:
+                    rep_checked[root] = None  # ruled out by the signatures; exact containment only if a member needs it
+            if j == r or len(fps[j].shingles) < len(fps[i].shingles) or len(fps[i].shingles) < config.min_containment_shingles:
+                continue
+            if rep_checked[root] is None:
+                rep_checked[root] = verify(fps[i], fps[r], config).containment >= config.member_overlap
+            if rep_checked[root] and _prefilter(fps[i], fps[j], config) and contained_copy(fps[i], fps[j], config):
+                matched[root] = _evidence(fps[r], fps[i])
+        if matched:
+            first = _link_order(matched, lambda g: rank[rep[g]])
+            primary = rep[first[0]]
+            _join(uf, rep, rank, i, first[0])
+            for g in first[1:]:
+                if _may_merge(fps[rep[g]], fps[primary], matched[g][2], config):
+                    _join(uf, rep, rank, i, g)
     reps = [rep[uf.find(i)] for i in range(n)]
     return [_row(ids[i], ids[r], None if r == i else verify(fps[i], fps[r], config)) for i, r in enumerate(reps)]
+
+
+def _prefilter(a: Fingerprint, b: Fingerprint, config: DedupConfig) -> bool:
+    """Whether the signatures leave room for a near-copy (see :func:`may_be_near`); exact copies always do."""
+    if a.empty or b.empty:
+        return False
+    if a.content_hash == b.content_hash:
+        return True
+    return may_be_near(estimate_jaccard(a.signature, b.signature), len(a.shingles), len(b.shingles), config)
+
+
+def _evidence(rep: Fingerprint, fp: Fingerprint) -> tuple[float, int, float]:
+    """How strongly ``fp`` belongs with a group's earliest article: (Jaccard, shingles shared, share of that article shared)."""
+    if rep.empty or fp.empty:
+        return 0.0, 0, 0.0
+    if rep.content_hash == fp.content_hash:
+        return 1.0, len(rep.shingles), 1.0
+    shared = len(np.intersect1d(rep.shingles, fp.shingles, assume_unique=True))
+    return shared / (len(rep.shingles) + len(fp.shingles) - shared), shared, shared / len(rep.shingles)
+
+
+def _link_order(matched: dict, earliest_rank) -> list:
+    """Groups an article matched: the one whose earliest article is most like it first (Jaccard, then shared text, then the earliest)."""
+    return sorted(matched, key=lambda g: (-matched[g][0], -matched[g][1], earliest_rank(g)))
+
+
+def _may_merge(rep: Fingerprint, primary: Fingerprint, rep_covered: float, config: DedupConfig) -> bool:
+    """Whether an article that joins the group of ``primary`` may also merge in the group of ``rep``.
+
+    When the two earliest articles are near-copies themselves, or when the
+    article holds the other group's earliest article nearly whole (it is a
+    fuller version of both, as a story is of two cut-downs of it) and the two
+    earliest articles share a passage (``member_overlap``). Otherwise a copy
+    of one story carrying a footer that a copy of another story, or a page
+    of nothing but that footer, also carries would merge the stories.
+    """
+    v = verify(rep, primary, config)
+    if v.near:
+        return True
+    return rep_covered >= config.containment and len(rep.shingles) >= config.min_containment_shingles and v.containment >= config.member_overlap
+
+
+def _join(uf: UnionFind, rep: list[int], rank: list[int], i: int, j: int) -> None:
+    a, b = rep[uf.find(i)], rep[uf.find(j)]
+    rep[uf.union(i, j)] = a if rank[a] < rank[b] else b
 
 
 def _row(article_id: str, rep_id: str, verdict: Verdict | None) -> DedupRow:
@@ -291,6 +479,10 @@ def _row(article_id: str, rep_id: str, verdict: Verdict | None) -> DedupRow:
 
 
 # --- incremental, over a store ------------------------------------------------------
+
+
+#: SQLite page cache the index asks for on its store's connection (KiB).
+PAGE_CACHE_KIB = 65536
 
 
 class NearCopyIndex:
@@ -304,7 +496,13 @@ class NearCopyIndex:
     def __init__(self, store: Store, config: DedupConfig = DedupConfig()):
         self.store = store
         self.config = config
+        #: Exact verifications the signature pre-filter saved (for the bench).
+        self.skipped = 0
         self._check_config()
+        # The bucket table is written and read at random keys: with SQLite's default 2 MiB page cache every
+        # insert misses once the table outgrows it, and adding slows as the store grows. Ask for 64 MiB.
+        if self.store.db.execute("PRAGMA cache_size").fetchone()[0] > -PAGE_CACHE_KIB:
+            self.store.db.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
 
     def _check_config(self) -> None:
         wanted = json.dumps(asdict(self.config.fingerprint), sort_keys=True)
@@ -312,11 +510,25 @@ class NearCopyIndex:
         if row is None:
             with self.store.transaction() as db:
                 db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('fingerprint_config', ?)", (wanted,))
-        elif row[0] != wanted:
+            return
+        if row[0] == wanted:
+            return
+        try:
+            stored = json.loads(row[0])
+            scheme = stored.get("scheme", 1) if isinstance(stored, dict) else None
+        except ValueError:
+            scheme = None
+        if scheme is not None and scheme != FINGERPRINT_SCHEME:
+            made = SCHEME_HISTORY.get(scheme, "unknown to this samestory: written by a newer version?")
             raise SamestoryError(
-                f"{self.store.path}: the store's fingerprints were made with {row[0]}; "
-                f"they cannot be compared with {wanted}. Use the store's settings or a new store."
+                f"{self.store.path}: the store's fingerprints were made by fingerprint scheme {scheme} ({made}); "
+                f"this samestory makes scheme {FINGERPRINT_SCHEME} ({SCHEME_HISTORY[FINGERPRINT_SCHEME]}), and the two "
+                "cannot be compared. Index the articles into a new store (nothing in this one was changed)."
             )
+        raise SamestoryError(
+            f"{self.store.path}: the store's fingerprints were made with {row[0]}; "
+            f"they cannot be compared with {wanted}. Use the store's settings or a new store."
+        )
 
     # adding
 
@@ -365,19 +577,79 @@ class NearCopyIndex:
                 hits[other] = hits.get(other, 0) + n
         if among is not None:
             hits = {s: n for s, n in hits.items() if s in among}
+        grp_of = dict(self.store.rows_in("SELECT seq, grp FROM near_groups WHERE seq IN ({})", hits))
+        by_group: dict[int, list[int]] = {}
+        for other in sorted(hits):
+            if other in grp_of:
+                by_group.setdefault(grp_of[other], []).append(other)
+        reps = {grp: self._rep_keyed(grp) for grp in by_group}
+        sigs = self._signatures(set(hits) | {r for r, _ in reps.values()})
+        cache: dict[int, Fingerprint] = {}
+
+        def fp_of(other: int) -> Fingerprint:
+            if other not in cache:
+                cache[other] = self._fingerprint(other)
+            return cache[other]
+
+        matched: dict[int, tuple[float, int, float]] = {}  # groups this article may join (see group_rows) -> _evidence
+        pairs: dict[int, tuple[int, Verdict]] = {}
+        for grp, members in sorted(by_group.items()):
+            rep = reps[grp][0]
+            v = None
+            if rep not in sigs or self._prefilter(fp, sigs[rep]):
+                v = verify(fp, fp_of(rep), self.config)
+            else:
+                self.skipped += 1
+            if v is not None and v.near:
+                matched[grp] = _evidence(fp_of(rep), fp)
+                pairs[grp] = (rep, v)
+                continue
+            # or, a cut-down copy that a candidate member contains and that shares a passage with the earliest article
+            fuller = [m for m in members if m != rep and m in sigs and sigs[m][1] >= len(fp.shingles)]
+            if not fuller or len(fp.shingles) < self.config.min_containment_shingles:
+                continue
+            if v is None:
+                v = verify(fp, fp_of(rep), self.config)
+            if v.containment < self.config.member_overlap:
+                continue
+            for m in fuller:
+                if not self._prefilter(fp, sigs[m]):
+                    self.skipped += 1
+                    continue
+                if contained_copy(fp, fp_of(m), self.config):
+                    matched[grp] = _evidence(fp_of(rep), fp)
+                    pairs[grp] = (m, verify(fp, fp_of(m), self.config))
+                    break
         joined: list[int] = []
-        for grp in self._groups_of(hits):  # join groups whose earliest article this is a near-copy of (see group_rows)
-            rep = self._rep(grp)
-            v = verify(fp, self._fingerprint(rep), self.config)
-            if v.near:
-                a, b = sorted((seq, rep))
-                db.execute("INSERT OR REPLACE INTO near_pairs(a, b, jaccard, containment) VALUES (?,?,?,?)", (a, b, v.jaccard, v.containment))
-                joined.append(grp)
+        if matched:
+            order = _link_order(matched, lambda g: reps[g][1])
+            primary = fp_of(reps[order[0]][0])
+            joined = [order[0]] + [g for g in order[1:] if _may_merge(fp_of(reps[g][0]), primary, matched[g][2], self.config)]
+        for grp in joined:
+            other, v = pairs[grp]
+            a, b = sorted((seq, other))
+            db.execute("INSERT OR REPLACE INTO near_pairs(a, b, jaccard, containment) VALUES (?,?,?,?)", (a, b, v.jaccard, v.containment))
         target = min(joined) if joined else seq
         db.execute("INSERT OR REPLACE INTO near_groups(seq, grp) VALUES (?, ?)", (seq, target))
         for grp in joined:
             if grp != target:
                 db.execute("UPDATE near_groups SET grp = ? WHERE grp = ?", (target, grp))
+
+    def _signatures(self, seqs: Iterable[int]) -> dict[int, tuple[str, int, np.ndarray]]:
+        """Stored (content hash, shingle count, signature) of articles."""
+        return {
+            s: (h, n, np.frombuffer(sig, dtype="<u4"))
+            for s, h, n, sig in self.store.rows_in("SELECT seq, content_hash, n_shingles, signature FROM fingerprints WHERE seq IN ({})", seqs)
+        }
+
+    def _prefilter(self, fp: Fingerprint, stored: tuple[str, int, np.ndarray]) -> bool:
+        """Whether a stored article may be a near-copy of ``fp``, judged from signatures (see :func:`may_be_near`)."""
+        h, n, sig = stored
+        if fp.empty or n == 0:
+            return False
+        if h == fp.content_hash:
+            return True
+        return may_be_near(estimate_jaccard(fp.signature, sig), len(fp.shingles), n, self.config)
 
     def _keys(self, fp: Fingerprint) -> list[int]:
         """An article's band keys as stored (signed 64-bit)."""
@@ -385,8 +657,13 @@ class NearCopyIndex:
 
     def _rep(self, grp: int) -> int:
         """The earliest article of a group (by date, then arrival)."""
+        return self._rep_keyed(grp)[0]
+
+    def _rep_keyed(self, grp: int) -> tuple[int, tuple]:
+        """The earliest article of a group and its :func:`earliest_key`."""
         members = self.store.db.execute("SELECT a.seq, a.date FROM near_groups g JOIN articles a ON a.seq = g.seq WHERE g.grp = ?", (grp,)).fetchall()
-        return min(members, key=lambda m: earliest_key(m[1], m[0]))[0]
+        seq, date = min(members, key=lambda m: earliest_key(m[1], m[0]))
+        return seq, earliest_key(date, seq)
 
     def _groups_of(self, seqs: Iterable[int]) -> set[int]:
         """The near-copy groups the given articles belong to."""

@@ -5,9 +5,18 @@ from __future__ import annotations
 import pytest
 
 from samestory.article import Article
-from samestory.dedup import DedupConfig, NearCopyIndex, UnionFind, dedup_batch, verify
+from samestory import dedup as dedup_module
+from samestory.dedup import (
+    DedupConfig,
+    NearCopyIndex,
+    UnionFind,
+    contained_copy,
+    dedup_batch,
+    may_be_near,
+    verify,
+)
 from samestory.errors import SamestoryError
-from samestory.fingerprint import fingerprint
+from samestory.fingerprint import fingerprint, fingerprint_many
 from samestory.store import Store
 
 STORY = [
@@ -63,7 +72,8 @@ def test_batch_groups_and_earliest_is_duplicate_of():
     assert by["late-original"].duplicate_of == "early-copy"
     assert by["undated-copy"].duplicate_of == "early-copy"
     assert by["other"].group == "other" and by["other"].duplicate_of is None
-    assert by["late-original"].similarity < 1.0  # reordering breaks the shingles at paragraph joins
+    # shingles stay inside paragraphs: reordering them changes nothing, the reorder is a full copy
+    assert by["late-original"].similarity == 1.0 and by["late-original"].group == "early-copy"
 
 
 def test_batch_rejects_duplicate_ids():
@@ -125,3 +135,152 @@ def test_store_refuses_other_fingerprint_settings(tmp_path):
         NearCopyIndex(store)
         with pytest.raises(SamestoryError, match="cannot be compared"):
             NearCopyIndex(store, DedupConfig(fingerprint=FingerprintConfig(shingle_words=3)))
+
+
+def test_store_refuses_fingerprints_of_an_older_scheme(tmp_path):
+    old = '{"bands": 64, "num_perm": 128, "rows": 2, "seed": 1, "shingle_words": 5}'  # as stores before schemes recorded it
+    with Store(tmp_path / "s") as store:
+        with store.transaction() as db:
+            db.execute("INSERT INTO meta(key, value) VALUES ('fingerprint_config', ?)", (old,))
+        with pytest.raises(SamestoryError, match="fingerprint scheme 1.*scheme 2"):
+            NearCopyIndex(store)
+        assert store.db.execute("SELECT value FROM meta WHERE key = 'fingerprint_config'").fetchone()[0] == old  # left untouched
+
+
+# A longer story in many paragraphs, for cut-down copies.
+LONG = [f"{s} {o}" for s, o in zip(STORY * 2, (OTHER * 3)[::-1])]
+
+
+def test_cut_down_copies_join_through_the_full_story():
+    """Two cut-downs keeping different paragraphs share little; each is wholly inside the full story.
+
+    The earliest article is one cut-down (a copy may be dated before its
+    source); the other cut-down joins the group through the full story.
+    """
+    a = art("cut-a", [LONG[i] for i in (0, 2, 5, 7)], "2024-03-01")
+    full = art("full", LONG, "2024-03-02")
+    b = art("cut-b", [LONG[i] for i in (1, 3, 4, 8)], "2024-03-03")
+    fa, ff, fb = fingerprint_many([a.text, full.text, b.text])
+    assert not verify(fb, fa).near  # the cut-downs are not near-copies of each other
+    assert contained_copy(fb, ff) and contained_copy(fa, ff) and not contained_copy(ff, fb)
+    rows = {r.id: r for r in dedup_batch([a, full, b], workers=1)}
+    assert rows["full"].duplicate_of == "cut-a" and rows["cut-b"].duplicate_of == "cut-a"
+
+
+def test_boilerplate_copies_do_not_chain_stories():
+    """Copies of two stories with the same long footer verify against each other, not against the other story."""
+    footer = [
+        "Sign up for our morning newsletter to get the day's top headlines delivered to your inbox every single day of the week.",
+        "By signing up you agree to our terms of use and privacy policy, and you can unsubscribe at any time from any message.",
+        "Follow us on Facebook and Twitter for breaking news alerts, and send your news tips to our newsroom any time, day or night.",
+    ]
+    s1, s2 = STORY[:2], OTHER[:2]
+    items = [art("s1", s1, "2024-03-01"), art("s2", s2, "2024-03-01"), art("c1", s1 + footer, "2024-03-02"), art("c2", s2 + footer, "2024-03-02")]
+    f = fingerprint_many([x.text for x in items])
+    assert verify(f[2], f[3]).near  # the footer alone makes the copies near-copies of each other
+    rows = {r.id: r.group for r in dedup_batch(items, workers=1)}
+    assert rows["c1"] == rows["s1"] and rows["c2"] == rows["s2"] and rows["s1"] != rows["s2"]
+
+
+def _corpus(n_stories: int = 60) -> list[Article]:
+    """Invented stories, each with a few edited copies, dated so that copies sometimes come first."""
+    import random
+
+    rng = random.Random(5)
+    vocab = [f"{a}{b}" for a in ("ka", "lo", "mi", "ne", "ru", "sa", "to", "vi") for b in ("da", "gro", "pe", "zu", "ti", "ma", "lek")]
+    out = []
+    for s in range(n_stories):
+        paras = [" ".join(rng.choice(vocab) for _ in range(rng.randint(12, 30))) + "." for _ in range(rng.randint(3, 9))]
+        out.append(art(f"s{s}", paras, f"2024-03-{rng.randint(1, 20):02d}"))
+        for c in range(rng.randint(0, 3)):
+            kind = rng.choice(["cut", "reorder", "footer", "words"])
+            if kind == "cut":
+                cp = [p for p in paras if rng.random() < 0.5] or paras[:1]
+            elif kind == "reorder":
+                cp = rng.sample(paras, len(paras))
+            elif kind == "footer":
+                cp = paras + ["Copyright 2024 Some Outlet. All rights reserved. This material may not be published or redistributed."]
+            else:
+                cp = [" ".join(w if rng.random() > 0.04 else rng.choice(vocab) for w in p.split()) for p in paras]
+            out.append(art(f"s{s}c{c}", cp, f"2024-03-{rng.randint(1, 20):02d}"))
+    return out
+
+
+def test_parallel_fingerprinting_gives_the_same_rows(monkeypatch):
+    articles = _corpus()
+    serial = dedup_batch(articles, workers=1)
+    monkeypatch.setattr(dedup_module, "PARALLEL_MIN_ARTICLES", 10)
+    seen = []
+    real = dedup_module._fingerprint_parallel
+
+    def spy(*args, **kwargs):
+        seen.append(True)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dedup_module, "_fingerprint_parallel", spy)
+    monkeypatch.setattr(dedup_module, "FINGERPRINT_CHUNK", 17)
+    parallel = dedup_batch(articles, workers=2)
+    assert seen  # the worker processes were used
+    assert [r.as_dict() for r in parallel] == [r.as_dict() for r in serial]
+    assert len({r.group for r in serial}) < len(articles)  # the corpus has copies to find
+
+
+def test_small_input_stays_serial(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("no worker processes for a small input")
+
+    monkeypatch.setattr(dedup_module, "_fingerprint_parallel", boom)
+    assert len(dedup_batch(_corpus(5), workers=2)) > 5
+
+
+def test_signature_prefilter_never_drops_a_pair_the_rule_accepts():
+    """may_be_near is a conservative bound: every pair verify accepts passes it."""
+    articles = _corpus(80)
+    fps = fingerprint_many([a.text for a in articles])
+    accepted = rejected_by_filter = 0
+    for i in range(len(fps)):
+        for j in range(i + 1, len(fps)):
+            est = fps[i].estimate_jaccard(fps[j])
+            ok = may_be_near(est, len(fps[i].shingles), len(fps[j].shingles))
+            v = verify(fps[i], fps[j])
+            if v.near or contained_copy(fps[i], fps[j]) or contained_copy(fps[j], fps[i]):
+                accepted += 1
+                assert ok, (articles[i].id, articles[j].id, est, v)
+            elif not ok:
+                rejected_by_filter += 1
+    assert accepted > 50 and rejected_by_filter > 1000  # it does filter, and there was something to keep
+    assert not may_be_near(0.02, 400, 420) and may_be_near(0.1, 400, 420)  # 0.3 - 0.23 margin
+    assert may_be_near(0.02, 25, 1000)  # a short text may be contained in a long one at any Jaccard
+
+
+def test_store_agrees_with_batch_on_a_corpus_with_copies(tmp_path):
+    articles = sorted(_corpus(), key=lambda a: a.date)  # the store sees them in date order
+    want = {r.id: (r.group, r.duplicate_of) for r in dedup_batch(articles, workers=1)}
+    with Store(tmp_path / "s") as store:
+        index = NearCopyIndex(store)
+        for _ in index.add(articles, chunk=37):
+            pass
+        got = {r.id: (r.group, r.duplicate_of) for r in index.rows()}
+        assert index.skipped > 0  # the signature pre-filter saved some exact verifications
+    assert got == want
+
+
+def test_a_page_of_only_boilerplate_does_not_merge_the_stories_that_carry_it(tmp_path):
+    """A page that is nothing but a footer is contained in every copy carrying that footer; it must not join their stories."""
+    footer = [
+        "Comments on this story are moderated. Please keep your comments civil and on topic, and read our guidelines first.",
+        "Sign up for our morning newsletter to get the day's top headlines delivered to your inbox before you wake up.",
+    ]
+    items = [
+        art("footer-page", footer, "2024-03-01"),  # earliest of all
+        art("s1", STORY, "2024-03-02"),
+        art("s2", OTHER, "2024-03-02"),
+        art("c1", STORY + footer, "2024-03-03"),
+        art("c2", OTHER + footer, "2024-03-03"),
+    ]
+    rows = {r.id: r.group for r in dedup_batch(items, workers=1)}
+    assert rows["c1"] == rows["s1"] and rows["c2"] == rows["s2"] and rows["s1"] != rows["s2"]
+    with Store(tmp_path / "s") as store:
+        index = NearCopyIndex(store)
+        list(index.add(items))
+        assert {r.id: r.group for r in index.rows()} == rows

@@ -26,6 +26,7 @@ from samestory.fingerprint import (
     jaccard,
     lsh_threshold,
     normalize_for_shingles,
+    paragraph_words,
     shingle_hashes,
     signatures,
 )
@@ -119,6 +120,50 @@ def test_fast_normalisation_matches_samestory_normalize(text):
     assert normalize_for_shingles(text) == words(nfc(text))
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_SPECIAL + "\n\n\r\u2028\u2029 ") | st.characters(), max_size=80))
+def test_paragraph_words_are_the_reference_words(text):
+    """The fast tokeniser (ASCII bytes path, or the general one) gives exactly normalize_for_shingles' words."""
+    flat = [w.decode("utf-8", "surrogatepass") for p in paragraph_words(text) for w in p]
+    assert flat == normalize_for_shingles(text)
+    assert content_hash(text) == content_hash(" ".join(normalize_for_shingles(text)))
+
+
+def test_paragraphs_are_blank_line_separated():
+    assert paragraph_words("One two.\nthree\n\nFour \u2014 five\n \t\r\n\n\nsix") == [[b"one", b"two", b"three"], [b"four", b"five"], [b"six"]]
+    assert paragraph_words("caf\u00e9 one\n\n\u201cdon\u2019t\u201d") == [["caf\u00e9".encode(), b"one"], [b"don't"]]
+    assert paragraph_words("a\n--\nb") == [[b"a"], [b"b"]]  # a line of punctuation only is blank too
+    assert paragraph_words("\n\n ... \n\n") == []
+
+
+def test_shingles_do_not_cross_paragraph_breaks():
+    paras = [_story(s, 40).replace("\n\n", " ") for s in range(60, 66)]
+    full = shingle_hashes("\n\n".join(paras))
+    for keep in ([0, 2, 5], [1, 4], [5, 3, 1]):  # any paragraphs, any order
+        part = shingle_hashes("\n\n".join(paras[i] for i in keep))
+        assert containment(part, full) == 1.0
+    assert np.array_equal(shingle_hashes("\n\n".join(paras[::-1])), full)  # reordering changes nothing
+    # each paragraph of 40 words gives 36 windows; none across the 5 breaks
+    assert len(full) == sum(len(shingle_hashes(p)) for p in paras) == 6 * 36
+
+
+def test_short_paragraphs_join_their_neighbours():
+    body = "the harbour bridge reopened on thursday after three weeks of repairs"
+    with_kicker = shingle_hashes("Advertisement\n\n" + body)
+    assert np.array_equal(with_kicker, shingle_hashes("Advertisement " + body))  # a one-word paragraph is no unit of its own
+    assert len(shingle_hashes("By Jane Roe\n\n" + body + "\n\nMore")) == len(shingle_hashes("By Jane Roe " + body + " More"))
+    assert shingle_hashes("Breaking\n\nnews").size == 1  # a text under k words: one shingle, paragraphs or not
+
+
+def test_fingerprint_many_batches_like_single_texts():
+    texts = ["", "one", "one two three four five six", _story(70), "Breaking\n\nnews", "\u00e9t\u00e9 " * 9, _story(71, 45), ""]
+    many = fingerprint_many(texts)
+    for t, f in zip(texts, many):
+        assert np.array_equal(f.shingles, shingle_hashes(t))
+        assert f.content_hash == content_hash(t)
+    assert [f.empty for f in many] == [True, False, False, False, False, False, False, True]
+
+
 def test_lone_surrogates_split_words_like_normalize():
     text = "bad\ud800decode \udcff here"
     assert normalize_for_shingles(text) == words(nfc(text)) == ["bad", "decode", "here"]
@@ -128,9 +173,10 @@ def test_lone_surrogates_split_words_like_normalize():
 def test_word_order_matters_and_repetition_does_not():
     text = "alpha beta gamma delta epsilon zeta eta"
     assert not np.array_equal(shingle_hashes(text), shingle_hashes("beta alpha gamma delta epsilon zeta eta"))
-    doubled = shingle_hashes(text + "\n\n" + text)
+    doubled = shingle_hashes(text + " " + text)
     assert set(shingle_hashes(text).tolist()) < set(doubled.tolist())  # plus the windows across the seam only
     assert len(doubled) == 2 * len(shingle_hashes(text)) - len(shingle_hashes(text)) + 4
+    assert np.array_equal(shingle_hashes(text + "\n\n" + text), shingle_hashes(text))  # no window across a paragraph break
     assert shingle_hashes("again " * 12).size == 1
 
 

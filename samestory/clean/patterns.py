@@ -42,9 +42,28 @@ BOILERPLATE: list[tuple[str, re.Pattern[str]]] = [
         r"^(?:(?:photo|image|picture|video|file\s+photo|graphic)s?\s*(?:credit)?\s*[:|]\s*.{0,80}"
         r"|\(?(?:photo|image)\s+(?:by|courtesy\s+of)\s+.{0,80}\)?"
         r"|.{0,80}\((?:ap|afp|reuters|getty(?:\s+images)?|epa|pti|ani|ians)\s+photo[^)]*\))$", _I)),
+    # Pages a scraper got instead of the story (alert sign-ups, account
+    # verification, paywalls, registration): whole sentences, but never news.
+    ("site notice", re.compile(
+        r"^(?:close\s+)?get\s+(?:e-?mail\s+)?(?:notifications|alerts)\s+(?:on|for|about)\s+.{1,80}(?:daily|weekly)?\W*$"
+        r"|.*\byour\s+notification\s+has\s+been\s+saved\b.*|.*\bproblem\s+saving\s+your\s+notification\b.*"
+        r"|^whenever\s+.{1,80}\s+posts\s+new\s+content\b.*|^e-?mail\s+notifications\s+are\s+only\s+sent\b.*"
+        r"|.*\bwe\s+(?:have\s+|'ve\s+)?sent\s+(?:you\s+)?an?\s+(?:verification|confirmation|activation)\s+(?:e-?mail|link|message)\b.*"
+        r"|^if\s+you\s+do\s+not\s+receive\s+the\s+(?:verification|confirmation|activation)\b.*"
+        r"|.*\b(?:purchase|buy|start)\s+a\s+subscription\s+to\s+continue\s+reading\b.*"
+        r"|.*\bread\s+the\s+maximum\s+number\s+of\s+(?:free\s+)?(?:stories|articles)\b.*"
+        r"|.*\benjoyed\s+your\s+(?:free\s+)?preview\s+of\b.*"
+        r"|^(?:have|need)\s+an?\s+(?:online\s+|digital\s+)?(?:subscription|account)\s*\?.*"
+        r"|^already\s+(?:have\s+an\s+account|a\s+(?:print\s+)?subscriber)\s*\?.*"
+        r"|^thank\s+you\s+for\s+(?:reading|registering|subscribing)\s*[.!]*$|^just\s+one\s+more\s+thing\W*$"
+        r"|^sign\s+in\s+using\s+your\b.*|.*\bby\s+submitting\s+your\s+registration\s+information\b.*"
+        r"|^click\s+here\s+to\s+return\s+to\s+the\s+page\b.*|^we\s+look\s+forward\s+to\s+seeing\s+you\s+on\b.*"
+        r"|.*\b(?:you(?:'|’)re|you\s+are)\s+reading\s+is\s+premium\s+content\b.*|^subscribers\s+get\s+(?:total|full|unlimited)\s+access\b.*|^subscribe\s+now\s+for\s+(?:complete|full|unlimited)\b.*", _I)),
+    # A video playlist: "2:53 Police discuss the arrest" (a running time, then a title).
+    ("video playlist", re.compile(r"^\d{1,2}:\d{2}(?!\s*(?:[ap]\.?m\b|o'clock))\s+[^\d\s].{3,200}$", _I)),
     ("link", re.compile(r"^(?:https?://|www\.)\S+$|^\S+@\S+\.\w+$", _I)),
     ("navigation", re.compile(
-        r"^(?:home|menu|search|log\s*in|sign\s*in|register|skip\s+to\s+(?:main\s+)?content|back\s+to\s+top|"
+        r"^(?:home|menu|close|search|log\s*in|sign\s*in|register|skip\s+to\s+(?:main\s+)?content|back\s+to\s+top|"
         r"next\s+(?:article|story|post)|previous\s+(?:article|story|post)|comments?\s*\(\d+\)|\d+\s+comments?|"
         r"loading(?:\.\.\.|…)?|updated|posted|published)\s*[.:]?$", _I)),
 ]
@@ -74,7 +93,7 @@ def boilerplate_reason(line: str) -> str | None:
         return None
     for reason, pattern in BOILERPLATE:
         if pattern.match(line):
-            if reason in ("copyright", "cookie notice") or _headline_sized(line):
+            if reason in ("copyright", "cookie notice", "site notice") or _headline_sized(line):
                 return reason
     return None
 

@@ -159,3 +159,35 @@ def test_every_line_is_kept_or_accounted_for(lines, title):
     pos = -1
     for line in kept:
         pos = source.index(line, pos + 1)
+
+
+# Pages a scraper got instead of a story (invented wording in the style of real sites).
+NOT_ARTICLES = [
+    "Close Get email notifications on Pat Example daily!\n\nYour notification has been saved.\n\n"
+    "There was a problem saving your notification.\n\nWhenever Pat Example posts new content, you'll get an email "
+    "delivered to your inbox with a link.\n\nEmail notifications are only sent once a day, and only if there are new matching items.",
+    "Just One More Thing...\n\nWe have sent you a verification email. Please check your email and click on the link to "
+    "activate your Example.com profile.\n\nIf you do not receive the verification message within a few minutes of "
+    "signing up, please check your Spam or Junk folder.\n\nClose",
+    "Thank You For Reading!\n\nPlease log in, or sign up for a new account and purchase a subscription to continue "
+    "reading.\n\nHave an online subscription? Login Now\n\nAlready a Print Subscriber?",
+    "We hope you've enjoyed your preview of Example.com.\n\nYou've now read the maximum number of stories available "
+    "without a subscription.\n\nSubscribe now for complete and uninterrupted access to local news.\n\nAlready have an account?",
+    "2:53 Police discuss school threats, arrest Pause\n\n0:27 Father talks about the sentences\n\n1:47 Raw video: neighbours heard shots",
+]
+
+
+def test_non_article_pages_clean_to_nothing():
+    for page in NOT_ARTICLES:
+        cleaned = clean_article(Article(id="x", text=page), detect_lang=False)
+        assert cleaned.text == "", (page[:40], cleaned.text)
+        assert "site notice" in cleaned.removed_reasons or "video playlist" in cleaned.removed_reasons
+
+
+def test_story_lines_that_look_like_notices_are_kept():
+    for line in (
+        "At 5:30 p.m. officers arrived at the house on Elm Street and found the door open.",
+        "10:15 a.m. was when the first call came in, the dispatcher said in a statement.",
+        "The paper said it had sent the mayor a verification request about the figures last week.",
+    ):
+        assert boilerplate_reason(line) is None, line
