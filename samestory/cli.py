@@ -180,6 +180,7 @@ def dedup(
     jaccard: float = typer.Option(0.30, "--jaccard", min=0.01, max=1.0, help="Exact shingle Jaccard at or above which two articles are near-copies."),
     containment: float = typer.Option(0.80, "--containment", min=0.01, max=1.0, help="Share of the shorter article's shingles found in the longer one that makes it a cut-down copy."),
     clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean the articles first (use --no-clean for output of 'samestory clean')."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes for fingerprinting (default: one per core); 1 = one process. Inputs under 8,000 articles always run in one."),
     format: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
     max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help=_MAX_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary line."),
@@ -201,7 +202,7 @@ def dedup(
     with _writer(open_writer, output) as writer, Reporter(paths, quiet, "dedup") as reporter:
         articles = _unique_ids(_cleaned(iter_articles(paths, fmt, limits, reporter), reporter, clean_first), reporter)
         if store is None:
-            rows = dedup_batch(articles, config)
+            rows = dedup_batch(articles, config, workers=workers)
         else:
             try:
                 with Store(store) as st:
