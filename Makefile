@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXAMPLES ?= ../shared/examples
 OUT ?= out
 
-.PHONY: demo test bench-extraction bench-dedup bench-embeddings bench-scorer train-scorer clean-venv
+.PHONY: demo test bench-extraction bench-dedup bench-embeddings bench-scorer train-scorer bench-cluster train-linker clean-venv
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ bench-scorer: $(BIN)/.installed
 
 train-scorer: $(BIN)/.installed
 	$(BIN)/python bench/train_scorer.py
+
+bench-cluster: $(BIN)/.installed
+	$(BIN)/python bench/cluster.py
+
+train-linker: $(BIN)/.installed
+	$(BIN)/python bench/train_linker.py --baseline
 
 clean-venv:
 	rm -rf $(VENV)

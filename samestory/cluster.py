@@ -67,6 +67,12 @@ class ClusterConfig:
     recent_days: int = 2
     #: A story's latest members compared with the article.
     members: int = 4
+    #: Stories sharing a name with the article that at most this many articles carry
+    #: (a victim, a street; not a city) are candidates too (capped at ``candidates`` more).
+    rare_name_df: int = 20
+    #: At most this many candidate members are scored by the linker: the ones closest to the article
+    #: by embedding cosine plus shared names (a cheap first cut; the linker decides).
+    compare: int = 16
     #: Article embedder (the linker model is trained for one).
     embedder: str = "static"
 
@@ -114,9 +120,13 @@ def load_linker() -> Linker:
     return Linker.load()
 
 
+#: Link features beyond the scorer's: its 1-4 estimate, the day gap, and how rare the shared names are.
+LINK_EXTRA = ("scorer_overall", "day_gap", "names_idf_max", "names_idf_share", "names_shared")
+
+
 def link_feature_names(embedder: str = "static") -> list[str]:
-    """Every feature the linker can use: the scorer's pair features, its 1-4 estimate, the day gap."""
-    return feature_names((embedder,)) + ["scorer_overall", "day_gap"]
+    """Every feature the linker can use, in column order."""
+    return feature_names((embedder,)) + list(LINK_EXTRA)
 
 
 # --------------------------------------------------------------------------- articles in memory
@@ -207,7 +217,7 @@ class StoryClusterer:
     """
 
     def __init__(self, store, config: ClusterConfig = ClusterConfig(), linker: Linker | None = None,
-                 cache_articles: int = 50_000):
+                 cache_articles: int = 5_000):
         from .embed import EmbeddingCache, get_embedder
         from .scorer import load_model
 
@@ -228,6 +238,7 @@ class StoryClusterer:
         self._story_of: dict[int, int] = {}
         self._index = _CentroidIndex(self.embedder.dim)
         self._last_day: int | None = None
+        self._name_df: dict[str, int] = {}
         self._load()
 
     # --- persistence ------------------------------------------------------------
@@ -253,6 +264,7 @@ class StoryClusterer:
             self._stories[sid].members.append((day, seq))
             self._story_of[seq] = sid
             self._last_day = day if self._last_day is None else max(self._last_day, day)
+        self._name_df = dict(db.execute("SELECT name, df FROM name_df"))
 
     def _live(self, sid: int) -> int:
         """Follow merges to the story a (possibly merged-away) story lives on in."""
@@ -266,13 +278,25 @@ class StoryClusterer:
     # --- articles ---------------------------------------------------------------
 
     def _prepare(self, items: Sequence[tuple[int, Article, int, bool]]) -> list[StreamArticle]:
+        return [self._placed(seq, day, assumed, done) for (seq, _, day, assumed), done
+                in zip(items, self._analyse([a for _, a, _, _ in items]))]
+
+    def _analyse(self, articles: Sequence[Article]) -> list[tuple[str, PairText, ArticleProfile, object]]:
+        """Profiles and vectors of many articles in one batch (the vectoriser and embedder cost per call)."""
         from .embed import embed_articles
 
-        texts = [PairText(a.title or "", a.text or "", a.lang, iso_day(day)) for _, a, day, _ in items]
+        texts = [PairText(a.title or "", a.text or "", a.lang, None) for a in articles]
         profiles = article_profiles(texts)
         vectors = embed_articles([(t.title, t.text) for t in texts], self.embedder, cache=self.embeddings)
-        return [StreamArticle(seq, a.id, day, assumed, t, p, v)
-                for (seq, a, day, assumed), t, p, v in zip(items, texts, profiles, vectors)]
+        return [(a.id, t, p, v) for a, t, p, v in zip(articles, texts, profiles, vectors)]
+
+    @staticmethod
+    def _placed(seq: int, day: int, assumed: bool, done: tuple) -> StreamArticle:
+        from dataclasses import replace
+
+        article_id, text, profile, vectors = done
+        date = iso_day(day)
+        return StreamArticle(seq, article_id, day, assumed, replace(text, date=date), replace(profile, date=date), vectors)
 
     def _member(self, key: int) -> StreamArticle:
         art = self._articles.get(key)
@@ -296,12 +320,24 @@ class StoryClusterer:
         """Story keys to compare the article with: nearest centroids, then recent stories."""
         cfg = self.config
         near = self._index.nearest(art.vectors.doc, cfg.candidates)
-        recent = [sid for sid, s in self._stories.items() if art.day - s.last_day <= cfg.recent_days and s.last_day - art.day <= cfg.recent_days] \
-            if len(self._stories) <= 5_000 else self._recent_from_store(art.day)
+        recent = self._recent_from_store(art.day)
         if len(recent) > cfg.candidates:
             sims = np.array([float(self._stories[s].centroid @ art.vectors.doc) for s in recent])
             recent = [recent[i] for i in np.argsort(-sims)[:cfg.candidates]]
-        return list(dict.fromkeys(near + recent))
+        return list(dict.fromkeys(near + recent + self._name_candidates(art)))
+
+    def _name_candidates(self, art: StreamArticle) -> list[int]:
+        """Stories whose articles share the article's rare names, most shared names first."""
+        rare = [n for n in art.profile.names if 0 < self._name_df.get(n, 0) <= self.config.rare_name_df]
+        if not rare:
+            return []
+        votes: dict[int, int] = {}
+        for (seq,) in self.store.rows_in("SELECT seq FROM article_names WHERE name IN ({})", rare):
+            sid = self._story_of.get(seq)
+            if sid is not None:
+                sid = sid if sid in self._stories else self._live(sid)
+                votes[sid] = votes.get(sid, 0) + 1
+        return sorted(votes, key=lambda s: (-votes[s], s))[:self.config.candidates]
 
     def _recent_from_store(self, day: int) -> list[int]:
         rows = self.store.db.execute(
@@ -315,26 +351,70 @@ class StoryClusterer:
 
         n = len(others)
         n_emb = len(EMBEDDING_PARTS_USED)
-        X = np.full((n, len(link_feature_names(self.config.embedder))), np.nan, dtype=np.float64)
+        n_scorer = len(feature_names((self.config.embedder,)))
+        X = np.full((n, n_scorer + len(LINK_EXTRA)), np.nan, dtype=np.float64)
+        n_docs = max(len(self._story_of), 1)
         for i, other in enumerate(others):
             sims = pair_similarities(art.vectors, other.vectors)
             X[i, :n_emb] = [sims[p] for p in EMBEDDING_PARTS_USED]
             if not (art.text.title and other.text.title):
                 X[i, 1] = math.nan
-            X[i, n_emb:-3] = profile_features(art.profile, other.profile)
-            X[i, -3] = float(art.text.lang == "en" and other.text.lang == "en") if art.text.lang and other.text.lang else math.nan
-            X[i, -1] = abs(art.day - other.day)
+            X[i, n_emb:n_scorer - 1] = profile_features(art.profile, other.profile)
+            X[i, n_scorer - 1] = float(art.text.lang == "en" and other.text.lang == "en") if art.text.lang and other.text.lang else math.nan
+            X[i, n_scorer + 1] = abs(art.day - other.day)
+            X[i, n_scorer + 2:n_scorer + 5] = self._name_rarity(art.profile.names, other.profile.names, n_docs)
         if n:
-            X[:, -2] = self.scorer.overall(X[:, :-2][:, self._scorer_cols])
+            X[:, n_scorer] = self.scorer.overall(X[:, :n_scorer][:, self._scorer_cols])
         return X
 
-    def link_probabilities(self, art: StreamArticle, sids: Sequence[int]) -> dict[int, float]:
-        """Best link probability of the article to each story (over its latest members)."""
+    def _name_rarity(self, a: frozenset[str], b: frozenset[str], n_docs: int) -> tuple[float, float, float]:
+        """How rare the names the two articles share are, by their document frequency in the stream so far:
+        the highest IDF of a shared name, the shared names' share of the smaller article's IDF mass, and their count."""
+        if not a or not b:
+            return (math.nan, math.nan, math.nan)
+
+        def idf(name: str) -> float:
+            return math.log((n_docs + 1) / (self._name_df.get(name, 0) + 1))
+
+        shared = a & b
+        smaller = a if len(a) <= len(b) else b
+        mass = sum(idf(x) for x in smaller)
+        top = max((idf(x) for x in shared), default=0.0)
+        return (top, sum(idf(x) for x in shared) / mass if mass else 0.0, float(len(shared)))
+
+    def _count_names(self, names: frozenset[str]) -> None:
+        for name in names:
+            self._name_df[name] = self._name_df.get(name, 0) + 1
+        if names:
+            self.store.db.executemany(
+                "INSERT INTO name_df(name, df) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET df = df + 1",
+                [(name,) for name in names])
+
+    def candidate_members(self, art: StreamArticle, sids: Sequence[int]) -> tuple[list[int], list[StreamArticle]]:
+        """The story members the linker scores for the article, with their stories.
+
+        Each candidate story's latest :attr:`ClusterConfig.members` members;
+        past :attr:`ClusterConfig.compare` of them, the ones closest to the
+        article by embedding cosine plus the share of names they have in common.
+        """
         owners, others = [], []
         for sid in sids:
             for key in self._stories[sid].latest(self.config.members):
                 owners.append(sid)
                 others.append(self._member(key))
+        if len(others) > self.config.compare:
+            names = art.profile.names
+            cheap = np.array([float(art.vectors.doc @ o.vectors.doc)
+                              + 0.5 * len(names & o.profile.names) / max(1, min(len(names), len(o.profile.names)))
+                              for o in others])
+            keep = np.sort(np.argsort(-cheap, kind="stable")[:self.config.compare])
+            owners = [owners[i] for i in keep]
+            others = [others[i] for i in keep]
+        return owners, others
+
+    def link_probabilities(self, art: StreamArticle, sids: Sequence[int]) -> dict[int, float]:
+        """Best link probability of the article to each story (over its scored members)."""
+        owners, others = self.candidate_members(art, sids)
         if not others:
             return {}
         prob = self.linker.probability(self.link_features(art, others)[:, self._linker_cols])
@@ -369,10 +449,11 @@ class StoryClusterer:
         pending.sort(key=lambda x: x[0])
         for start in range(0, len(pending), batch):
             chunk = pending[start:start + batch]
+            analysed = self._analyse([article for _, article, _ in chunk])
             try:
                 with self.store.transaction():
-                    for _, article, day in chunk:
-                        results[article.id] = self._add_one(article, day)
+                    for (_, article, day), done in zip(chunk, analysed):
+                        results[article.id] = self._add_one(article, day, done)
             except BaseException:
                 self._reload()  # the batch was rolled back: forget what it did in memory too
                 raise
@@ -386,12 +467,13 @@ class StoryClusterer:
         self._story_of.clear()
         self._index = _CentroidIndex(self.embedder.dim)
         self._last_day = None
+        self._name_df = {}
         try:
             self._load()
         except Exception:  # the store itself is gone or broken: the caller's error says why
             pass
 
-    def _add_one(self, article: Article, day: int | None) -> str:
+    def _add_one(self, article: Article, day: int | None, done: tuple) -> str:
         seq, is_new = self.store.add_article(article)
         if not is_new and seq in self._story_of:
             return self._stories[self._live(self._story_of[seq])].id
@@ -399,9 +481,12 @@ class StoryClusterer:
         if assumed:
             day = self._last_day if self._last_day is not None else dt.date.today().toordinal()
         self._last_day = day if self._last_day is None else max(self._last_day, day)
-        (art,) = self._prepare([(seq, article, day, assumed)])
+        art = self._placed(seq, day, assumed, done)
         sid = self._choose(art)
         self._join(sid, art)
+        self._count_names(art.profile.names)
+        self.store.db.executemany("INSERT OR IGNORE INTO article_names(name, seq) VALUES (?, ?)",
+                                  [(name, art.key) for name in art.profile.names])
         self._remember(art)
         return self._stories[sid].id
 

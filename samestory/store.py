@@ -95,6 +95,16 @@ MIGRATIONS: list[str] = [
         date_assumed INTEGER NOT NULL DEFAULT 0  -- 1: no usable date, placed by arrival
     );
     CREATE INDEX story_members_story ON story_members(story, day);
+    -- How many clustered articles name each person, place or organisation:
+    -- a name few articles share (a victim, a street) links stories more
+    -- than one every article has (a city, "Police").
+    CREATE TABLE name_df (name TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+    -- Which clustered articles carry each name: candidates by rare shared names.
+    CREATE TABLE article_names (
+        name TEXT NOT NULL,
+        seq  INTEGER NOT NULL,
+        PRIMARY KEY (name, seq)
+    ) WITHOUT ROWID;
     """,
 ]
 

@@ -202,3 +202,29 @@ def test_score_pairs_writes_scores_and_reports_bad_rows(tmp_path):
         assert float(same["overall"]) < float(other["overall"]) and {"probability", "overall", "same_story"} <= set(same)
     result = runner.invoke(app, ["score-pairs", str(pairs), "--format", "html"])
     assert result.exit_code == 2 and "not a pair format" in result.output
+
+
+def test_cluster_batch_and_store_then_stories(examples, tmp_path):
+    result = runner.invoke(app, ["cluster", *map(str, examples), "-q"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 2 and rows[0]["story"] == rows[1]["story"]
+
+    store = tmp_path / "news.store"
+    first = runner.invoke(app, ["cluster", "--store", str(store), str(examples[0]), "-q"])
+    second = runner.invoke(app, ["cluster", "--store", str(store), str(examples[1]), "-o", str(tmp_path / "b.csv"), "-q"])
+    assert first.exit_code == second.exit_code == 0
+    (b,) = read_rows(tmp_path / "b.csv")
+    assert b["story"] == json.loads(first.stdout)["story"]
+    out = tmp_path / "stories.jsonl"
+    result = runner.invoke(app, ["stories", "--store", str(store), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    (story,) = read_rows(out)
+    assert story["size"] == 2 and story["first_seen"] == "2019-11-15"
+    assert story["headline"] == "The Offer Of US Rejected By North Korea For December Talks"
+    assert set(story) == {"story", "headline", "summary", "first_seen", "last_seen", "sources", "articles", "size"}
+
+
+def test_stories_needs_an_existing_store(tmp_path):
+    result = runner.invoke(app, ["stories", "--store", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1 and "no samestory store here" in result.output

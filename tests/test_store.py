@@ -97,3 +97,20 @@ def test_second_writer_fails_clearly(tmp_path):
         with second.transaction():  # once the first is done, the second proceeds
             second.add_article(Article(id="b", text="y"))
         assert second.count() == 2
+
+
+def test_a_version_1_store_gains_the_story_tables_and_keeps_its_articles(tmp_path, monkeypatch):
+    import samestory.store as store_module
+
+    path = tmp_path / "s"
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 1)
+    with store_module.Store(path) as store:
+        with store.transaction():
+            store.add_article(Article(id="old", text="stored before stories existed"))
+        assert store.db.execute("SELECT name FROM sqlite_master WHERE name = 'stories'").fetchone() is None
+    monkeypatch.undo()
+    with Store(path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 2
+        assert [a.id for a in store.articles()] == ["old"]
+        assert store.db.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == 0
+        assert store.integrity_check() == []

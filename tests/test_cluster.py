@@ -1,0 +1,200 @@
+"""Story clustering: joining, new stories, merging, time, idempotence, dates, persistence, crashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from samestory.article import Article
+from samestory.cluster import ClusterConfig, ClusterError, Linker, StoryClusterer, article_day, cluster_articles, load_linker
+from samestory.store import Store
+from samestory.stories import story_rows
+
+BRIDGE_A = ("Alder Bay bridge reopens after six months of cable repairs",
+            "The Alder Bay bridge reopened to cars and buses on Thursday, six months after engineers closed it when "
+            "an inspection found corrosion in two steel support cables. The repairs cost 18.2 million dollars, the "
+            "regional transport authority said. Chief engineer Marta Ilves said the bridge was in its best shape "
+            "in twenty years.")
+BRIDGE_B = ("Traffic back on Alder Bay bridge as cable work ends",
+            "Cars and buses crossed the Alder Bay bridge again on Thursday after half a year of repairs to two "
+            "corroded steel support cables. The transport authority put the cost at 18.2 million dollars. Marta "
+            "Ilves, its chief engineer, said the crossing had not been in such good shape for two decades.")
+LIBRARY = ("Library branches to open on Sundays",
+           "All twelve branches of the Ostvik city library will open on Sundays from next month, the council said, "
+           "after a readers' survey asked for weekend hours. Branch manager Tomas Reyes said staff had volunteered.")
+FIRE = ("Warehouse fire in Kettle Harbour forces evacuation",
+        "A fire at a paint warehouse in Kettle Harbour forced the evacuation of forty homes on Monday night. "
+        "Firefighter captain Lena Ortiz said no one was hurt and the cause was under investigation.")
+
+
+def art(aid: str, story: tuple[str, str], date: str | None) -> Article:
+    return Article(id=aid, title=story[0], text=story[1], date=date, lang="en")
+
+
+def run(store_path, articles, config=ClusterConfig()):
+    with Store(store_path) as store:
+        return dict(StoryClusterer(store, config).add(articles))
+
+
+def test_same_story_joins_and_different_stories_do_not(tmp_path):
+    out = run(tmp_path / "s", [art("a", BRIDGE_A, "2024-03-14"), art("lib", LIBRARY, "2024-03-14"),
+                               art("b", BRIDGE_B, "2024-03-15"), art("fire", FIRE, "2024-03-15")])
+    assert out["a"] == out["b"] == "a"
+    assert out["lib"] == "lib" and out["fire"] == "fire"
+
+
+def test_the_two_examples_land_in_one_story(examples):
+    from samestory.clean import clean_article
+    from samestory.ingest import read_articles
+
+    out = cluster_articles([clean_article(a) for a in read_articles(examples)])
+    assert len({story for _, story in out}) == 1
+
+
+def test_new_articles_join_stored_stories_in_a_later_run_and_ingest_is_idempotent(tmp_path):
+    path = tmp_path / "s"
+    first = run(path, [art("a", BRIDGE_A, "2024-03-14"), art("lib", LIBRARY, "2024-03-14")])
+    second = run(path, [art("b", BRIDGE_B, "2024-03-15"), art("a", BRIDGE_A, "2024-03-14")])
+    assert second == {"b": first["a"], "a": first["a"]}
+    with Store(path) as store:
+        assert store.count() == 3
+        rows = list(story_rows(store))
+        assert [(r["story"], r["size"], r["articles"]) for r in rows] == [("a", 2, ["a", "b"]), ("lib", 1, ["lib"])]
+        assert rows[0]["first_seen"] == "2024-03-14" and rows[0]["last_seen"] == "2024-03-15"
+        assert rows[0]["headline"] == BRIDGE_A[0] and rows[0]["summary"].startswith("The Alder Bay bridge reopened")
+        assert store.integrity_check() == []
+
+
+def test_time_lowers_the_link_probability(tmp_path):
+    with Store(tmp_path / "s") as store:
+        c = StoryClusterer(store)
+        c.add([art("a", BRIDGE_A, "2024-03-14")])
+        near = c._prepare([(999, art("b", BRIDGE_B, None), article_day("2024-03-15"), False)])[0]
+        far = c._prepare([(998, art("b2", BRIDGE_B, None), article_day("2025-09-15"), False)])[0]
+        (sid,) = c._stories
+        assert c.link_probabilities(near, [sid])[sid] > c.link_probabilities(far, [sid])[sid]
+
+
+def test_articles_without_dates_are_placed_by_arrival_and_future_dates_are_distrusted(tmp_path):
+    today = dt.date(2024, 3, 20)
+    assert article_day("2024-03-21", today) is not None
+    assert article_day("2031-01-01", today) is None and article_day("not a date") is None
+    path = tmp_path / "s"
+    out = run(path, [art("a", BRIDGE_A, "2024-03-14"), art("b", BRIDGE_B, None), art("x", FIRE, "2999-01-01")])
+    assert out["b"] == out["a"]
+    with Store(path) as store:
+        rows = dict(store.db.execute(
+            "SELECT a.id, m.date_assumed FROM story_members m JOIN articles a USING (seq)").fetchall())
+        days = dict(store.db.execute("SELECT a.id, m.day FROM story_members m JOIN articles a USING (seq)").fetchall())
+    assert rows == {"a": 0, "b": 1, "x": 1}
+    assert days["b"] == days["x"] == article_day("2024-03-14")
+
+
+def test_converging_stories_are_merged(tmp_path):
+    """An article linking strongly to two stories merges them; the older story keeps its id."""
+    with Store(tmp_path / "s") as store:
+        c = StoryClusterer(store, ClusterConfig(threshold=0.5, merge_threshold=0.5))
+        c.add([art("a", BRIDGE_A, "2024-03-14")])
+        # a second story about the same bridge, started apart (as if the link had been missed)
+        (b,) = c._prepare([(store_article(store, art("b", BRIDGE_B, "2024-03-15")), art("b", BRIDGE_B, "2024-03-15"),
+                            article_day("2024-03-15"), False)])
+        with store.transaction():
+            c._join(c._new_story(b), b)
+        assert c.story_count() == 2
+        out = dict(c.add([art("c", (BRIDGE_A[0], BRIDGE_B[1]), "2024-03-15")]))
+        assert out == {"c": "a"} and c.story_count() == 1
+        members = dict(store.db.execute("SELECT a.id, s.id FROM story_members m JOIN articles a USING (seq) "
+                                        "JOIN stories s ON s.story = m.story").fetchall())
+        assert members == {"a": "a", "b": "a", "c": "a"}
+    with Store(tmp_path / "s") as store:  # the merge persisted
+        assert StoryClusterer(store).story_count() == 1
+
+
+def store_article(store, article):
+    with store.transaction():
+        return store.add_article(article)[0]
+
+
+def test_a_failed_batch_leaves_nothing_behind(tmp_path, monkeypatch):
+    path = tmp_path / "s"
+    run(path, [art("a", BRIDGE_A, "2024-03-14")])
+    with Store(path) as store:
+        c = StoryClusterer(store)
+        real = c._choose
+        calls = []
+
+        def fail_on_second(a):
+            calls.append(a.id)
+            if len(calls) == 2:
+                raise RuntimeError("crash")
+            return real(a)
+
+        monkeypatch.setattr(c, "_choose", fail_on_second)
+        with pytest.raises(RuntimeError):
+            c.add([art("b", BRIDGE_B, "2024-03-15"), art("lib", LIBRARY, "2024-03-16")])
+        assert c.story_count() == 1  # memory rolled back with the transaction
+    with Store(path) as store:
+        assert store.count() == 1 and store.integrity_check() == []
+    assert run(path, [art("b", BRIDGE_B, "2024-03-15"), art("lib", LIBRARY, "2024-03-16")]) == {"b": "a", "lib": "lib"}
+
+
+def test_killed_mid_ingest_the_store_opens_checks_and_resumes(tmp_path):
+    """kill -9 while clustering: the store opens, passes its integrity check, and the rerun adds no duplicates."""
+    path = tmp_path / "s"
+    stories = [BRIDGE_A, BRIDGE_B, LIBRARY, FIRE]
+    rows = [{"id": f"n{i}", "title": f"{stories[i % 4][0]} ({i})", "text": stories[i % 4][1] + f" Report {i}.",
+             "date": f"2024-03-{10 + i % 15:02d}", "lang": "en"} for i in range(400)]
+    src = tmp_path / "in.jsonl"
+    import json
+
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    script = textwrap.dedent(f"""
+        import sys
+        from samestory.ingest import read_articles
+        from samestory.store import Store
+        from samestory.cluster import StoryClusterer
+        arts = list(read_articles([{str(src)!r}]))
+        with Store({str(path)!r}) as store:
+            c = StoryClusterer(store)
+            c.add(arts, batch=20, progress=lambda n: print("batch", flush=True))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    for _ in range(3):  # let a few batches commit, then kill it mid-run
+        assert proc.stdout.readline().startswith("batch")
+    proc.kill()
+    proc.wait()
+    with Store(path) as store:
+        assert store.integrity_check() == []
+        done = store.count()
+        assert done % 20 == 0 and 60 <= done < 400
+        assert store.db.execute("SELECT COUNT(*) FROM story_members").fetchone()[0] == done
+    from samestory.ingest import read_articles
+
+    out = run(path, list(read_articles([src])))
+    assert len(out) == 400
+    with Store(path) as store:
+        assert store.count() == 400 and store.integrity_check() == []
+        assert store.db.execute("SELECT COUNT(*) FROM story_members").fetchone()[0] == 400
+
+
+def test_a_store_made_with_another_embedder_is_refused(tmp_path):
+    path = tmp_path / "s"
+    run(path, [art("a", BRIDGE_A, "2024-03-14")])
+    with Store(path) as store:
+        store.db.execute("UPDATE meta SET value = 'other-embedder' WHERE key = 'cluster_embedder'")
+        with pytest.raises(ClusterError, match="made with the other-embedder embedder"):
+            StoryClusterer(store)
+
+
+def test_shipped_linker_loads_and_its_probabilities_are_probabilities():
+    linker = load_linker()
+    assert isinstance(linker, Linker) and "day_gap" in linker.features
+    X = np.random.default_rng(0).random((20, len(linker.features)))
+    p = linker.probability(X)
+    assert np.all((p >= 0) & (p <= 1))
