@@ -128,6 +128,13 @@ def iter_articles(inputs: list[str], fmt: str, limits: Limits, reporter: Reporte
 _FORMAT_HELP = f"Input format: auto (decided from the content) or one of {', '.join(FORMATS)}."
 _OUT_HELP = "Output file: .jsonl, .csv or .parquet; '-' (default) writes JSONL to standard output."
 _MAX_HELP = "Largest single article, page, feed or record to read, in MiB; bigger ones are reported and skipped."
+# Options several commands share (typer reads these as metadata; one object serves every command).
+_INPUTS = typer.Argument(..., metavar="INPUT...", help="Files or directories to read; '-' reads standard input.")
+_OUTPUT = typer.Option("-", "-o", "--output", metavar="OUT", help=_OUT_HELP)
+_FORMAT = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP)
+_MAX_BYTES = typer.Option(20.0, "--max-bytes", metavar="MIB", help=_MAX_HELP)
+_QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar or summary line.")
+_CLEAN_FIRST = typer.Option(True, "--clean/--no-clean", help="Clean the articles first (use --no-clean for output of 'samestory clean').")
 
 
 @app.command(
@@ -139,13 +146,13 @@ _MAX_HELP = "Largest single article, page, feed or record to read, in MiB; bigge
     )
 )
 def clean(
-    inputs: List[str] = typer.Argument(..., metavar="INPUT...", help="Files or directories to read; '-' reads standard input."),
-    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help=_OUT_HELP),
-    format: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
+    inputs: List[str] = _INPUTS,
+    output: Optional[str] = _OUTPUT,
+    format: str = _FORMAT,
     keep_html: bool = typer.Option(False, "--keep-html", help="Also write the raw 'html' field of articles that had one."),
     detect_lang: bool = typer.Option(True, "--lang/--no-lang", help="Detect the language of articles without a 'lang'."),
-    max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help=_MAX_HELP),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary line."),
+    max_mb: float = _MAX_BYTES,
+    quiet: bool = _QUIET,
 ) -> None:
     """Extract each article's title, date, byline, language and main text, and strip boilerplate.
 
@@ -174,16 +181,16 @@ def clean(
     )
 )
 def dedup(
-    inputs: List[str] = typer.Argument(..., metavar="INPUT...", help="Files or directories to read; '-' reads standard input."),
-    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help=_OUT_HELP),
+    inputs: List[str] = _INPUTS,
+    output: Optional[str] = _OUTPUT,
     store: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help="Keep the index in this store directory (created if new): new articles are checked against all stored ones."),
     jaccard: float = typer.Option(0.30, "--jaccard", min=0.01, max=1.0, help="Exact shingle Jaccard at or above which two articles are near-copies."),
     containment: float = typer.Option(0.80, "--containment", min=0.01, max=1.0, help="Share of the shorter article's shingles found in the longer one that makes it a cut-down copy."),
-    clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean the articles first (use --no-clean for output of 'samestory clean')."),
+    clean_first: bool = _CLEAN_FIRST,
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes for fingerprinting (default: one per core); 1 = one process. Inputs under 8,000 articles always run in one."),
-    format: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
-    max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help=_MAX_HELP),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary line."),
+    format: str = _FORMAT,
+    max_mb: float = _MAX_BYTES,
+    quiet: bool = _QUIET,
 ) -> None:
     """Find exact and near-duplicate copies and group them.
 
@@ -238,7 +245,7 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Print the verdict as one JSON object."),
     model: str = typer.Option("accurate", "--model", "-m", help=_MODEL_HELP),
     clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean both articles first."),
-    format: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
+    format: str = _FORMAT,
 ) -> None:
     """Compare two articles: same story or not, near-copy or not, and the passages they share.
 
@@ -278,13 +285,13 @@ def compare(
 )
 def score_pairs(
     pairs_file: str = typer.Argument(..., metavar="PAIRS", help="JSONL, JSON, CSV or Parquet file of pairs; '-' reads standard input."),
-    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help=_OUT_HELP),
+    output: Optional[str] = _OUTPUT,
     model: str = typer.Option("accurate", "--model", "-m", help=_MODEL_HELP),
     clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean both articles of each pair first (as the models were trained)."),
     batch: int = typer.Option(256, "--batch", min=1, max=100_000, help="Pairs scored together (embedding calls are batched)."),
     format: str = typer.Option("auto", "--format", "-f", help="Input format: auto, jsonl, json, csv or parquet."),
     max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help="Largest single row to read, in MiB."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary line."),
+    quiet: bool = _QUIET,
 ) -> None:
     """Score many pairs of articles: is each pair the same story?
 
@@ -362,14 +369,14 @@ def _check_model(model: str) -> None:
     )
 )
 def cluster(
-    inputs: List[str] = typer.Argument(..., metavar="INPUT...", help="Files or directories to read; '-' reads standard input."),
-    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help=_OUT_HELP),
+    inputs: List[str] = _INPUTS,
+    output: Optional[str] = _OUTPUT,
     store: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help="Keep the stories in this store directory (created if new): later runs add to them. Without it, a temporary store is used."),
     threshold: float = typer.Option(0.5, "--threshold", min=0.01, max=0.99, help="Link probability at or above which an article joins a story (higher: more, smaller stories)."),
-    clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean the articles first (use --no-clean for output of 'samestory clean')."),
-    format: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
-    max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help=_MAX_HELP),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary line."),
+    clean_first: bool = _CLEAN_FIRST,
+    format: str = _FORMAT,
+    max_mb: float = _MAX_BYTES,
+    quiet: bool = _QUIET,
 ) -> None:
     """Group articles into stories: the same event, told by many outlets, across its days.
 
@@ -406,7 +413,7 @@ def cluster(
 @app.command(epilog="Example:\n\n  samestory stories --store news.store -o stories.csv")
 def stories(
     store: Path = typer.Option(..., "--store", metavar="DIR", help="The store that 'samestory cluster --store DIR' filled."),
-    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help=_OUT_HELP),
+    output: Optional[str] = _OUTPUT,
     min_size: int = typer.Option(1, "--min-size", min=1, help="Only stories with at least this many articles."),
 ) -> None:
     """List the stories of a store: one row a story.
@@ -513,6 +520,9 @@ def _writer(open_writer, output):
         raise typer.BadParameter(str(exc), param_hint="-o") from None
     except OSError as exc:
         raise typer.BadParameter(f"{output}: cannot write ({exc.strerror or exc})", param_hint="-o") from None
+
+
+from .spark_cli import spark_app; app.add_typer(spark_app, name="spark")  # noqa: E402,E702  (samestory spark dedup|cluster; pyspark imported lazily)
 
 
 def main() -> None:
