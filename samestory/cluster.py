@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,6 +45,8 @@ from .errors import SamestoryError
 from .features import ArticleProfile, PairText, article_profiles, feature_names, profile_features
 
 LINKER_DIR = Path(__file__).resolve().parent / "models" / "linker"
+#: The vector index of story centroids, in the store directory.
+INDEX_FILE = "stories.usearch"
 EMBEDDING_PARTS_USED = ("doc", "title", "lead", "body", "chunk_max", "chunk_match")
 #: How far in the future (days after today) a date may be before it is distrusted.
 FUTURE_SLACK_DAYS = 2
@@ -207,6 +210,31 @@ class _CentroidIndex:
         matches = self.index.search(vec.astype(np.float32), min(k, len(self.index)))
         return [int(key) for key in matches.keys]
 
+    def save(self, path: Path, stamp: str) -> None:
+        """Write the index and, beside it, the store state it reflects (written last: a crash in between
+        leaves a stale stamp, and the index is rebuilt from the database next time)."""
+        tmp = path.with_name(path.name + ".tmp")
+        self.index.save(str(tmp))
+        os.replace(tmp, path)
+        stamp_path = path.with_name(path.name + ".stamp")
+        stamp_path.with_name(stamp_path.name + ".tmp").write_text(stamp, encoding="utf-8")
+        os.replace(stamp_path.with_name(stamp_path.name + ".tmp"), stamp_path)
+
+    def load(self, path: Path, stamp: str, expected: int) -> bool:
+        """Load a saved index if it reflects exactly this store state; False (and nothing loaded) otherwise."""
+        stamp_path = path.with_name(path.name + ".stamp")
+        try:
+            if stamp_path.read_text(encoding="utf-8") != stamp:
+                return False
+            self.index.load(str(path))
+        except (OSError, ValueError, RuntimeError):
+            self.index.reset()
+            return False
+        if len(self.index) != expected:
+            self.index.reset()
+            return False
+        return True
+
 
 class StoryClusterer:
     """Online story clustering over a store: :meth:`add` articles, read stories back.
@@ -252,13 +280,24 @@ class StoryClusterer:
             raise ClusterError(f"{self.store.path}: its stories were made with the {row[0]} embedder, "
                                f"not {self.embedder.name}; use a new store or the same embedder")
 
+    @property
+    def index_path(self) -> Path:
+        """The on-disk vector index of story centroids (derived data: rebuilt from the database when stale)."""
+        return self.store.path / INDEX_FILE
+
+    def _stamp(self) -> str:
+        members, top = self.store.db.execute(
+            "SELECT (SELECT COUNT(*) FROM story_members), (SELECT COALESCE(MAX(story), 0) FROM stories)").fetchone()
+        return f"{self.embedder.name}:{members}:{top}"
+
     def _load(self) -> None:
         db = self.store.db
         for sid, sid_text, first, last, vec in db.execute(
                 "SELECT story, id, first_day, last_day, vec_sum FROM stories WHERE merged_into IS NULL"):
-            story = _Story(sid, sid_text, first, last, [], np.frombuffer(vec, dtype=np.float32).copy())
-            self._stories[sid] = story
-            self._index.upsert(sid, story.centroid)
+            self._stories[sid] = _Story(sid, sid_text, first, last, [], np.frombuffer(vec, dtype=np.float32).copy())
+        if not self._index.load(self.index_path, self._stamp(), len(self._stories)):
+            for sid, story in self._stories.items():
+                self._index.upsert(sid, story.centroid)
         for seq, sid, day in db.execute("SELECT seq, story, day FROM story_members ORDER BY seq"):
             sid = self._live(sid)
             self._stories[sid].members.append((day, seq))
@@ -459,6 +498,8 @@ class StoryClusterer:
                 raise
             if progress is not None:
                 progress(len(chunk))
+        if pending:
+            self._index.save(self.index_path, self._stamp())
         return [(aid, results[aid]) for aid in order]
 
     def _reload(self) -> None:

@@ -198,3 +198,25 @@ def test_shipped_linker_loads_and_its_probabilities_are_probabilities():
     X = np.random.default_rng(0).random((20, len(linker.features)))
     p = linker.probability(X)
     assert np.all((p >= 0) & (p <= 1))
+
+
+def test_the_on_disk_centroid_index_is_reused_and_rebuilt_when_stale_or_damaged(tmp_path, monkeypatch):
+    from samestory import cluster as cluster_module
+
+    path = tmp_path / "s"
+    run(path, [art("a", BRIDGE_A, "2024-03-14"), art("lib", LIBRARY, "2024-03-14")])
+    index = path / cluster_module.INDEX_FILE
+    assert index.is_file() and (path / (index.name + ".stamp")).is_file()
+
+    rebuilt = []
+    real_upsert = cluster_module._CentroidIndex.upsert
+    monkeypatch.setattr(cluster_module._CentroidIndex, "upsert", lambda self, sid, vec: (rebuilt.append(sid), real_upsert(self, sid, vec)))
+    with Store(path) as store:
+        c = StoryClusterer(store)
+        assert rebuilt == [] and len(c._index.index) == 2  # loaded from disk, not rebuilt
+
+    index.write_bytes(b"not an index")  # damaged: rebuilt from the database, same answers
+    with Store(path) as store:
+        c = StoryClusterer(store)
+        assert sorted(rebuilt) == sorted(c._stories) and len(c._index.index) == 2
+        assert dict(c.add([art("b", BRIDGE_B, "2024-03-15")])) == {"b": "a"}
