@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXAMPLES ?= ../shared/examples
 OUT ?= out
 
-.PHONY: demo test bench-extraction bench-dedup bench-embeddings bench-scorer train-scorer bench-cluster train-linker clean-venv
+.PHONY: demo test bench-extraction bench-dedup bench-embeddings bench-scorer train-scorer bench-cluster train-linker bench-spark clean-venv
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ bench-cluster: $(BIN)/.installed
 
 train-linker: $(BIN)/.installed
 	$(BIN)/python bench/train_linker.py --baseline
+
+bench-spark: $(BIN)/.installed
+	$(BIN)/python bench/spark.py
 
 clean-venv:
 	rm -rf $(VENV)

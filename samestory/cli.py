@@ -522,7 +522,7 @@ def _writer(open_writer, output):
         raise typer.BadParameter(f"{output}: cannot write ({exc.strerror or exc})", param_hint="-o") from None
 
 
-from .spark_cli import spark_app; app.add_typer(spark_app, name="spark")  # noqa: E402,E702  (samestory spark dedup|cluster; pyspark imported lazily)
+from .spark_cli import spark_app; app.add_typer(spark_app, name="spark")  # noqa: E402
 
 
 def main() -> None:

@@ -1,0 +1,186 @@
+"""``samestory spark dedup|cluster``: the local commands' rows, computed on Apache Spark.
+
+pyspark is imported only when a command runs, so ``samestory --help`` stays fast.
+Errors, exit status and output are those of the local commands: each bad
+input row on its own line of standard error (file and line), exit 1 when some
+input failed (the good rows still written), 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+spark_app = typer.Typer(
+    name="spark",
+    help=(
+        "Run dedup or cluster on Apache Spark (pyspark; Java 17+), with the same rows as the local commands.\n\n"
+        "Example:  samestory spark dedup articles.jsonl -o groups.csv --master local[4]"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_MASTER_HELP = "Spark master URL: local[*] (default: all cores of this machine), local[N], spark://HOST:PORT, yarn, ..."
+_INPUT_HELP = "Files or directories to read (every Spark worker must see the same paths, e.g. a shared file system)."
+
+
+class _Say:
+    """Stage lines on standard error ("samestory spark: ..."), with the time since the start."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.t0 = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"samestory spark: [{time.perf_counter() - self.t0:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _start(master: str, quiet: bool, say: _Say):
+    """The active SparkSession (reused, not stopped: a test's, a notebook's) or a new one."""
+    from .spark import SparkUnavailable, build_session
+
+    try:
+        from pyspark.sql import SparkSession
+
+        active = SparkSession.getActiveSession()
+    except ImportError:
+        active = None
+    if active is not None:
+        return active, False
+    say(f"starting Spark ({master})")
+    try:
+        return build_session(master, progress_bar=not quiet and sys.stderr.isatty()), True
+    except SparkUnavailable as exc:
+        print(f"samestory: error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+def _inputs(inputs: list[str]) -> list[str]:
+    from .cli import _expand
+
+    if "-" in inputs:
+        raise typer.BadParameter("standard input cannot be read by Spark workers; give files or directories", param_hint="INPUT")
+    paths = _expand(inputs)
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing and len(missing) == len(paths):
+        raise typer.BadParameter(f"{missing[0]}: no such file", param_hint="INPUT")
+    return paths
+
+
+@spark_app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  samestory spark dedup articles.jsonl -o groups.csv\n\n"
+        "  samestory spark dedup crawl/ -o groups.parquet --master spark://head:7077"
+    )
+)
+def dedup(
+    inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=_INPUT_HELP),
+    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help="Output file: .jsonl, .csv or .parquet; '-' (default) writes JSONL to standard output."),
+    master: str = typer.Option("local[*]", "--master", help=_MASTER_HELP),
+    jaccard: float = typer.Option(0.30, "--jaccard", min=0.01, max=1.0, help="Exact shingle Jaccard at or above which two articles are near-copies."),
+    containment: float = typer.Option(0.80, "--containment", min=0.01, max=1.0, help="Share of the shorter article's shingles found in the longer one that makes it a cut-down copy."),
+    clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean the articles first (use --no-clean for output of 'samestory clean')."),
+    format: str = typer.Option("auto", "--format", "-f", help="Input format: auto (decided from the content) or a format name (see samestory clean --help)."),
+    max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help="Largest single article, page, feed or record to read, in MiB."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines or summary line."),
+) -> None:
+    """Near-copy groups on Spark: the rows of 'samestory dedup' (id, group, duplicate_of, similarity, containment).
+
+    Reading, cleaning, fingerprints, LSH candidate pairs and the exact
+    verification and grouping (per connected component of the candidate
+    pairs) run in Spark tasks; the rows are those of the local command.
+    """
+    from .cli import Reporter, _check_format, _limits, _writer
+    from .dedup import DedupConfig
+    from .output import open_writer
+
+    config = DedupConfig(jaccard=jaccard, containment=containment)
+    fmt = _check_format(format)
+    limits = _limits(max_mb)
+    paths = _inputs(inputs)
+    say = _Say(quiet)
+    with _writer(open_writer, output) as writer:
+        reporter = Reporter(paths, True)
+        spark, owned = _start(master, quiet, say)
+        try:
+            from .spark import spark_dedup
+
+            rows, errors = spark_dedup(spark, paths, fmt, limits, config, clean_first=clean_first, progress=say)
+        finally:
+            if owned:
+                from .spark import stop_session
+
+                stop_session(spark)
+        for message in errors:
+            reporter.error(message)
+        for row in rows:
+            writer.write(row.as_dict())
+    reporter.quiet = quiet
+    reporter.summary(writer.count, output)
+    raise typer.Exit(1 if reporter.errors else 0)
+
+
+@spark_app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  samestory spark cluster articles.jsonl -o stories.csv\n\n"
+        "  samestory spark cluster archive/ -o stories.parquet --master local[8]"
+    )
+)
+def cluster(
+    inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=_INPUT_HELP),
+    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help="Output file: .jsonl, .csv or .parquet; '-' (default) writes JSONL to standard output."),
+    master: str = typer.Option("local[*]", "--master", help=_MASTER_HELP),
+    threshold: float = typer.Option(0.5, "--threshold", min=0.01, max=0.99, help="Link probability at or above which an article joins a story."),
+    clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean the articles first (use --no-clean for output of 'samestory clean')."),
+    format: str = typer.Option("auto", "--format", "-f", help="Input format: auto (decided from the content) or a format name (see samestory clean --help)."),
+    max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help="Largest single article, page, feed or record to read, in MiB."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines or summary line."),
+) -> None:
+    """Story clusters on Spark: the rows of 'samestory cluster' (id, story).
+
+    Reading, cleaning and the article embeddings run in Spark tasks; the
+    one-pass story linking, which must see the articles in date order, runs on
+    the driver. The rows are those of the local command.
+    """
+    from .cli import Reporter, _check_format, _limits, _writer
+    from .cluster import ClusterConfig, ClusterError
+    from .output import open_writer
+    from .store import StoreError
+
+    config = ClusterConfig(threshold=threshold, merge_threshold=max(threshold, ClusterConfig.merge_threshold))
+    fmt = _check_format(format)
+    limits = _limits(max_mb)
+    paths = _inputs(inputs)
+    say = _Say(quiet)
+    with _writer(open_writer, output) as writer:
+        reporter = Reporter(paths, True)
+        spark, owned = _start(master, quiet, say)
+        try:
+            from .spark import spark_cluster
+
+            rows, errors = spark_cluster(spark, paths, fmt, limits, config, clean_first=clean_first, progress=say)
+        except (StoreError, ClusterError) as exc:
+            reporter.error(str(exc))
+            raise typer.Exit(1) from None
+        finally:
+            if owned:
+                from .spark import stop_session
+
+                stop_session(spark)
+        for message in errors:
+            reporter.error(message)
+        for article_id, story in rows:
+            writer.write({"id": article_id, "story": story})
+    reporter.quiet = quiet
+    reporter.summary(writer.count, output)
+    raise typer.Exit(1 if reporter.errors else 0)
