@@ -227,7 +227,7 @@ def dedup(
 
 _MODEL_HELP = (
     "Scorer model: accurate (default; multilingual USE + MiniLM + static embeddings), "
-    "balanced (USE + static: ~4x faster, a little weaker in English) or fast (static only: "
+    "balanced (USE + static: ~3x faster cold, a little weaker in English) or fast (static only: "
     "hundreds of pairs a second, English-centred). Figures in the README."
 )
 

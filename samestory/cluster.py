@@ -245,7 +245,7 @@ class StoryClusterer:
     """
 
     def __init__(self, store, config: ClusterConfig = ClusterConfig(), linker: Linker | None = None,
-                 cache_articles: int = 5_000):
+                 cache_articles: int = 20_000):
         from .embed import EmbeddingCache, get_embedder
         from .scorer import load_model
 

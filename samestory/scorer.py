@@ -19,7 +19,7 @@ Three models trade accuracy for speed (figures in the README):
 ``"accurate"`` (default)
     USE multilingual + MiniLM + static embeddings + lexical features.
 ``"balanced"``
-    USE multilingual + static + lexical: about 4x faster cold, a little
+    USE multilingual + static + lexical: about 3x faster cold, a little
     weaker in English.
 ``"fast"``
     static embeddings + lexical: hundreds of pairs a second, English-centred.
