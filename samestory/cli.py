@@ -20,6 +20,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 
 from . import __version__
 from .article import Article
+from .cli_options import (
+    _INPUTS, _OUTPUT, _FORMAT, _MAX_BYTES, _QUIET, _CLEAN_FIRST, _JACCARD, _CONTAINMENT, _THRESHOLD,
+)
 from .errors import InputError, SamestoryError, UsageError
 from .ingest import FORMATS, Limits, expand_paths, iter_input
 from .ingest.source import MiB
@@ -125,16 +128,6 @@ def iter_articles(inputs: list[str], fmt: str, limits: Limits, reporter: Reporte
         reporter.file_done(size)
 
 
-_FORMAT_HELP = f"Input format: auto (decided from the content) or one of {', '.join(FORMATS)}."
-_OUT_HELP = "Output file: .jsonl, .csv or .parquet; '-' (default) writes JSONL to standard output."
-_MAX_HELP = "Largest single article, page, feed or record to read, in MiB; bigger ones are reported and skipped."
-# Options several commands share (typer reads these as metadata; one object serves every command).
-_INPUTS = typer.Argument(..., metavar="INPUT...", help="Files or directories to read; '-' reads standard input.")
-_OUTPUT = typer.Option("-", "-o", "--output", metavar="OUT", help=_OUT_HELP)
-_FORMAT = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP)
-_MAX_BYTES = typer.Option(20.0, "--max-bytes", metavar="MIB", help=_MAX_HELP)
-_QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar or summary line.")
-_CLEAN_FIRST = typer.Option(True, "--clean/--no-clean", help="Clean the articles first (use --no-clean for output of 'samestory clean').")
 
 
 @app.command(
@@ -184,8 +177,8 @@ def dedup(
     inputs: List[str] = _INPUTS,
     output: Optional[str] = _OUTPUT,
     store: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help="Keep the index in this store directory (created if new): new articles are checked against all stored ones."),
-    jaccard: float = typer.Option(0.30, "--jaccard", min=0.01, max=1.0, help="Exact shingle Jaccard at or above which two articles are near-copies."),
-    containment: float = typer.Option(0.80, "--containment", min=0.01, max=1.0, help="Share of the shorter article's shingles found in the longer one that makes it a cut-down copy."),
+    jaccard: float = _JACCARD,
+    containment: float = _CONTAINMENT,
     clean_first: bool = _CLEAN_FIRST,
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes for fingerprinting (default: one per core); 1 = one process. Inputs under 8,000 articles always run in one."),
     format: str = _FORMAT,
@@ -372,7 +365,7 @@ def cluster(
     inputs: List[str] = _INPUTS,
     output: Optional[str] = _OUTPUT,
     store: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help="Keep the stories in this store directory (created if new): later runs add to them. Without it, a temporary store is used."),
-    threshold: float = typer.Option(0.5, "--threshold", min=0.01, max=0.99, help="Link probability at or above which an article joins a story (higher: more, smaller stories)."),
+    threshold: float = _THRESHOLD,
     clean_first: bool = _CLEAN_FIRST,
     format: str = _FORMAT,
     max_mb: float = _MAX_BYTES,

@@ -15,6 +15,8 @@ from typing import List, Optional
 
 import typer
 
+from .cli_options import _CLEAN_FIRST, _CONTAINMENT, _FORMAT, _JACCARD, _MAX_BYTES, _OUTPUT, _THRESHOLD
+
 spark_app = typer.Typer(
     name="spark",
     help=(
@@ -84,13 +86,13 @@ def _inputs(inputs: list[str]) -> list[str]:
 )
 def dedup(
     inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=_INPUT_HELP),
-    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help="Output file: .jsonl, .csv or .parquet; '-' (default) writes JSONL to standard output."),
+    output: Optional[str] = _OUTPUT,
     master: str = typer.Option("local[*]", "--master", help=_MASTER_HELP),
-    jaccard: float = typer.Option(0.30, "--jaccard", min=0.01, max=1.0, help="Exact shingle Jaccard at or above which two articles are near-copies."),
-    containment: float = typer.Option(0.80, "--containment", min=0.01, max=1.0, help="Share of the shorter article's shingles found in the longer one that makes it a cut-down copy."),
-    clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean the articles first (use --no-clean for output of 'samestory clean')."),
-    format: str = typer.Option("auto", "--format", "-f", help="Input format: auto (decided from the content) or a format name (see samestory clean --help)."),
-    max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help="Largest single article, page, feed or record to read, in MiB."),
+    jaccard: float = _JACCARD,
+    containment: float = _CONTAINMENT,
+    clean_first: bool = _CLEAN_FIRST,
+    format: str = _FORMAT,
+    max_mb: float = _MAX_BYTES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines or summary line."),
 ) -> None:
     """Near-copy groups on Spark: the rows of 'samestory dedup' (id, group, duplicate_of, similarity, containment).
@@ -138,12 +140,12 @@ def dedup(
 )
 def cluster(
     inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=_INPUT_HELP),
-    output: Optional[str] = typer.Option("-", "-o", "--output", metavar="OUT", help="Output file: .jsonl, .csv or .parquet; '-' (default) writes JSONL to standard output."),
+    output: Optional[str] = _OUTPUT,
     master: str = typer.Option("local[*]", "--master", help=_MASTER_HELP),
-    threshold: float = typer.Option(0.5, "--threshold", min=0.01, max=0.99, help="Link probability at or above which an article joins a story."),
-    clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean the articles first (use --no-clean for output of 'samestory clean')."),
-    format: str = typer.Option("auto", "--format", "-f", help="Input format: auto (decided from the content) or a format name (see samestory clean --help)."),
-    max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help="Largest single article, page, feed or record to read, in MiB."),
+    threshold: float = _THRESHOLD,
+    clean_first: bool = _CLEAN_FIRST,
+    format: str = _FORMAT,
+    max_mb: float = _MAX_BYTES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines or summary line."),
 ) -> None:
     """Story clusters on Spark: the rows of 'samestory cluster' (id, story).

@@ -1,0 +1,24 @@
+"""Command-line options several samestory commands share (the local ones and ``samestory spark``).
+
+One definition each, so the same option reads and behaves the same everywhere.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from .ingest import FORMATS
+
+_FORMAT_HELP = f"Input format: auto (decided from the content) or one of {', '.join(FORMATS)}."
+_OUT_HELP = "Output file: .jsonl, .csv or .parquet; '-' (default) writes JSONL to standard output."
+_MAX_HELP = "Largest single article, page, feed or record to read, in MiB; bigger ones are reported and skipped."
+# Options several commands share (typer reads these as metadata; one object serves every command).
+_INPUTS = typer.Argument(..., metavar="INPUT...", help="Files or directories to read; '-' reads standard input.")
+_OUTPUT = typer.Option("-", "-o", "--output", metavar="OUT", help=_OUT_HELP)
+_FORMAT = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP)
+_MAX_BYTES = typer.Option(20.0, "--max-bytes", metavar="MIB", help=_MAX_HELP)
+_QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar or summary line.")
+_CLEAN_FIRST = typer.Option(True, "--clean/--no-clean", help="Clean the articles first (use --no-clean for output of 'samestory clean').")
+_JACCARD = typer.Option(0.30, "--jaccard", min=0.01, max=1.0, help="Exact shingle Jaccard at or above which two articles are near-copies.")
+_CONTAINMENT = typer.Option(0.80, "--containment", min=0.01, max=1.0, help="Share of the shorter article's shingles found in the longer one that makes it a cut-down copy.")
+_THRESHOLD = typer.Option(0.5, "--threshold", min=0.01, max=0.99, help="Link probability at or above which an article joins a story (higher: more, smaller stories).")
