@@ -234,7 +234,7 @@ class Scorer:
         from .embed import EmbeddingCache
 
         self.model = load_model(model) if isinstance(model, str) else model
-        self.cache = cache if cache is not None else EmbeddingCache(max_items=100_000)
+        self.cache = cache if cache is not None else EmbeddingCache(max_items=20_000)
         all_names = feature_names(self.model.embedders)
         self._columns = [all_names.index(f) for f in self.model.features]
 
