@@ -21,7 +21,19 @@ demo: $(BIN)/.installed
 	@$(BIN)/python -c "import json,sys; [print(f\"{r['date'] or '(no date)'}  {r['byline'] or '(no byline)'}  |  {r['title']}\n  {len(r['text'].split())} words kept, {len(r['removed'])} lines removed: \" + '; '.join(f'{w}' for w in r['removed_reasons'])) for r in map(json.loads, open('$(OUT)/examples.cleaned.jsonl'))]"
 	@echo "Full records: $(OUT)/examples.cleaned.jsonl"
 	@echo
+	$(BIN)/samestory dedup --no-clean $(OUT)/examples.cleaned.jsonl -o $(OUT)/examples.dedup.csv
+	@cat $(OUT)/examples.dedup.csv
+	@echo
+	rm -rf $(OUT)/demo.store
+	$(BIN)/samestory cluster --no-clean --store $(OUT)/demo.store $(OUT)/examples.cleaned.jsonl -o $(OUT)/examples.stories.csv
+	@cat $(OUT)/examples.stories.csv
+	@echo
+	$(BIN)/samestory story --store $(OUT)/demo.store --all --min-size 1
+	@echo
 	$(BIN)/samestory compare $(EXAMPLES)/*.txt
+	@echo
+	@echo "Open the stories in a browser:  $(BIN)/samestory serve --store $(OUT)/demo.store   then visit http://127.0.0.1:8000/"
+	@echo "(API docs at http://127.0.0.1:8000/docs)"
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check --quiet samestory tests bench

@@ -427,6 +427,63 @@ def stories(
         raise typer.Exit(1) from None
 
 
+@app.command(epilog="Example:\n\n  samestory story --store news.store STORY_ID\n\n  samestory story --store news.store --all --min-size 2")
+def story(
+    story_id: Optional[str] = typer.Argument(None, metavar="STORY", help="The story's id (its first article's id, as 'stories' lists it)."),
+    store: Path = typer.Option(..., "--store", metavar="DIR", help="The store that 'samestory cluster --store DIR' filled."),
+    all_stories: bool = typer.Option(False, "--all", help="Print the view of every story (with --min-size)."),
+    min_size: int = typer.Option(2, "--min-size", min=1, help="With --all: only stories with at least this many articles."),
+    as_json: bool = typer.Option(False, "--json", help="Print each view as one JSON object a line."),
+) -> None:
+    """Print a story's view: headline, summary, timeline, sources, names, what each source adds, where sources differ."""
+    from .store import Store, StoreError
+    from .storyview import format_view, view_of_story
+
+    if not story_id and not all_stories:
+        raise typer.BadParameter("give a STORY id or --all", param_hint="STORY")
+    try:
+        with Store(store, create=False) as st:
+            ids = [story_id] if story_id else [r[0] for r in st.db.execute(
+                "SELECT id FROM stories WHERE merged_into IS NULL AND size >= ? ORDER BY first_day, story", (min_size,))]
+            for sid in ids:
+                view = view_of_story(st, sid)
+                if view is None:
+                    _err.print(f"samestory: error: {store}: no story {sid!r}", markup=False)
+                    raise typer.Exit(1)
+                typer.echo(json.dumps(view, ensure_ascii=False) if as_json else format_view(view) + "\n")
+    except StoreError as exc:
+        _err.print(f"samestory: error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
+@app.command(epilog=(
+    "Examples:\n\n"
+    "  samestory serve --store news.store             (then open http://127.0.0.1:8000/)\n\n"
+    "  SAMESTORY_TOKEN=secret samestory serve --store news.store --port 8080"
+))
+def serve(
+    store: Path = typer.Option(..., "--store", metavar="DIR", help="The store to serve (created when new; POST /api/articles fills it)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
+    token: Optional[str] = typer.Option(None, "--token", envvar="SAMESTORY_TOKEN", help="API token the writing endpoints need (Authorization: Bearer TOKEN); default: $SAMESTORY_TOKEN, else none."),
+    max_mb: float = typer.Option(20.0, "--max-body", metavar="MIB", help="Largest request body accepted, in MiB."),
+) -> None:
+    """Serve the HTTP API (JSON under /api/, docs at /docs) and the web page (at /) over a store."""
+    from .serve import run
+    from .store import StoreError
+
+    if max_mb <= 0:
+        raise typer.BadParameter("must be above 0", param_hint="--max-body")
+    if host not in ("127.0.0.1", "localhost", "::1") and not token:
+        _err.print(f"samestory: warning: listening on {host} without an API token: anyone who reaches it can add articles", markup=False)
+    _err.print(f"samestory: serving {store} at http://{'[' + host + ']' if ':' in host else host}:{port}/ (API docs at /docs)", markup=False)
+    try:
+        run(store, host=host, port=port, token=token or None, max_body_bytes=int(max_mb * MiB))
+    except StoreError as exc:
+        _err.print(f"samestory: error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
 def _one_article(path: str, fmt: str, clean_first: bool) -> Article:
     from .clean import clean_article
 
