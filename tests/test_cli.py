@@ -228,3 +228,42 @@ def test_cluster_batch_and_store_then_stories(examples, tmp_path):
 def test_stories_needs_an_existing_store(tmp_path):
     result = runner.invoke(app, ["stories", "--store", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "no samestory store here" in result.output
+
+
+def test_story_prints_the_view_of_a_stored_story(examples, tmp_path):
+    store = tmp_path / "news.store"
+    assert runner.invoke(app, ["cluster", "--store", str(store), *map(str, examples), "-q"]).exit_code == 0
+    result = runner.invoke(app, ["story", "--store", str(store), "--all", "--json"])
+    assert result.exit_code == 0, result.output
+    (view,) = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    text = json.dumps(view)
+    assert "full range" in text and "Singapore" in text
+    missing = runner.invoke(app, ["story", "no-such-story", "--store", str(store)])
+    assert missing.exit_code != 0 and "no-such-story" in missing.output
+
+
+def test_serve_command_answers_on_localhost(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "samestory.cli", "serve", "--store", str(tmp_path / "s"), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as response:
+                    health = json.loads(response.read())
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "the server did not answer within 60 s"
+                time.sleep(0.3)
+        assert health["status"] == "ok" and health["articles"] == 0, health
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
