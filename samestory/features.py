@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from .dates import to_iso
-from .fingerprint import containment, fingerprint_many, jaccard
+from .fingerprint import fingerprint_many, overlap, sorted_matches
 from .normalize import for_matching
 
 if TYPE_CHECKING:
@@ -182,18 +182,19 @@ def article_profiles(articles: Sequence[PairText], idf: np.ndarray | None = None
 
 def sparse_dot(ids_a: np.ndarray, w_a: np.ndarray, ids_b: np.ndarray, w_b: np.ndarray) -> float:
     """Dot product of two sparse vectors given as sorted unique ids and weights."""
-    _, ia, ib = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
+    ia, ib = sorted_matches(ids_a, ids_b)
     return float(np.dot(w_a[ia], w_b[ib]))
 
 
 def profile_features(a: ArticleProfile, b: ArticleProfile) -> tuple[float, ...]:
     """The :data:`LEXICAL_FEATURES` of one pair of profiles (symmetric in a and b)."""
     both_titles = a.title_ids is not None and b.title_ids is not None
+    shingle_jaccard, shingle_containment = overlap(a.shingles, b.shingles)
     return (
         sparse_dot(a.char_ids, a.char_weights, b.char_ids, b.char_weights),
         sparse_dot(a.title_ids, a.title_weights, b.title_ids, b.title_weights) if both_titles else math.nan,
-        jaccard(a.shingles, b.shingles),
-        containment(a.shingles, b.shingles),
+        shingle_jaccard,
+        shingle_containment,
         set_overlap(a.names, b.names),
         set_overlap(a.numbers, b.numbers),
         set_overlap(a.title_names, b.title_names) if both_titles else math.nan,

@@ -382,10 +382,36 @@ def content_hash(text: str) -> str:
 # --- exact set similarity ----------------------------------------------------
 
 
-def _intersection_size(a: np.ndarray, b: np.ndarray) -> int:
+def sorted_matches(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``(ia, ib)`` of the values two sorted unique arrays share (``a[ia] == b[ib]``), in increasing order.
+
+    A binary search of the shorter array's values in the longer one: no
+    concatenation or sort, several times faster than ``np.intersect1d`` on
+    the arrays compared here (shingles, sparse n-gram vectors).
+    """
     if len(a) == 0 or len(b) == 0:
-        return 0
-    return len(np.intersect1d(a, b, assume_unique=True))
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    swap = len(a) < len(b)
+    small, large = (a, b) if swap else (b, a)
+    pos = np.searchsorted(large, small)
+    pos[pos == len(large)] = 0
+    hit = large[pos] == small
+    in_small = np.flatnonzero(hit)
+    in_large = pos[hit]
+    return (in_small, in_large) if swap else (in_large, in_small)
+
+
+def _intersection_size(a: np.ndarray, b: np.ndarray) -> int:
+    return len(sorted_matches(a, b)[0])
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """``(jaccard(a, b), containment(a, b))`` from one intersection."""
+    inter = _intersection_size(a, b)
+    union = len(a) + len(b) - inter
+    smaller = min(len(a), len(b))
+    return (inter / union if union else 0.0), (inter / smaller if smaller else 0.0)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:

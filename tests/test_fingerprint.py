@@ -369,3 +369,16 @@ def test_rensa_agrees_with_datasketch_on_the_same_shingles():
         sigma = (exact * (1 - exact) / 128) ** 0.5
         assert abs(ours - exact) <= max(4 * sigma, 0.02)
         assert abs(theirs - exact) <= max(4 * sigma, 0.02)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 300), max_size=60), st.lists(st.integers(0, 300), max_size=60))
+def test_sorted_matches_agrees_with_numpy_intersect1d(xs, ys):
+    from samestory.fingerprint import overlap, sorted_matches
+
+    a = np.unique(np.array(xs, dtype=np.uint64))
+    b = np.unique(np.array(ys, dtype=np.uint64))
+    ia, ib = sorted_matches(a, b)
+    _, ra, rb = np.intersect1d(a, b, assume_unique=True, return_indices=True)
+    assert np.array_equal(ia, ra) and np.array_equal(ib, rb)
+    assert overlap(a, b) == (jaccard(a, b), containment(a, b))
