@@ -42,12 +42,11 @@ import numpy as np
 from .article import Article
 from .dates import to_iso
 from .errors import SamestoryError
-from .features import ArticleProfile, PairText, article_profiles, feature_names, profile_features
+from .features import EMBEDDING_PARTS, ArticleProfile, PairText, article_profiles, feature_names, profile_features
 
 LINKER_DIR = Path(__file__).resolve().parent / "models" / "linker"
 #: The vector index of story centroids, in the store directory.
 INDEX_FILE = "stories.usearch"
-EMBEDDING_PARTS_USED = ("doc", "title", "lead", "body", "chunk_max", "chunk_match")
 #: How far in the future (days after today) a date may be before it is distrusted.
 FUTURE_SLACK_DAYS = 2
 
@@ -386,16 +385,15 @@ class StoryClusterer:
 
     def link_features(self, art: StreamArticle, others: Sequence[StreamArticle]) -> np.ndarray:
         """The linker's feature rows for the article against each of ``others``."""
-        from .embed import pair_similarities
+        from .embed import pair_similarities_many
 
         n = len(others)
-        n_emb = len(EMBEDDING_PARTS_USED)
+        n_emb = len(EMBEDDING_PARTS)
         n_scorer = len(feature_names((self.config.embedder,)))
         X = np.full((n, n_scorer + len(LINK_EXTRA)), np.nan, dtype=np.float64)
         n_docs = max(len(self._story_of), 1)
+        X[:, :n_emb] = pair_similarities_many(art.vectors, [o.vectors for o in others])
         for i, other in enumerate(others):
-            sims = pair_similarities(art.vectors, other.vectors)
-            X[i, :n_emb] = [sims[p] for p in EMBEDDING_PARTS_USED]
             if not (art.text.title and other.text.title):
                 X[i, 1] = math.nan
             X[i, n_emb:n_scorer - 1] = profile_features(art.profile, other.profile)

@@ -716,6 +716,36 @@ def pair_similarities(a: ArticleVectors, b: ArticleVectors) -> dict[str, float]:
     return out
 
 
+def pair_similarities_many(a: ArticleVectors, others: Sequence[ArticleVectors]) -> np.ndarray:
+    """:func:`pair_similarities` of ``a`` with each of ``others`` at once: an (n, 6) array, columns
+    doc, title, lead, body, chunk_max, chunk_match (the same values, up to float rounding)."""
+    n = len(others)
+    out = np.zeros((n, 6), dtype=np.float64)
+    if not n:
+        return out
+    for o in others:
+        if o.embedder != a.embedder:
+            raise ValueError(f"vectors from different embedders: {a.embedder} vs {o.embedder}")
+    for col, part in enumerate(("doc", "title", "lead", "body")):
+        mine = getattr(a, part)
+        theirs = np.vstack([getattr(o, part) for o in others])
+        norms = np.linalg.norm(theirs, axis=1) * float(np.linalg.norm(mine))
+        dots = theirs @ mine
+        out[:, col] = np.divide(dots, norms, out=np.zeros(n), where=norms > 0)
+    if len(a.chunks):
+        sizes = [len(o.chunks) for o in others]
+        if sum(sizes):
+            sims = np.vstack([o.chunks for o in others if len(o.chunks)]) @ a.chunks.T  # (their chunks, my chunks)
+            at = 0
+            for i, k in enumerate(sizes):
+                if k:
+                    block = sims[at:at + k]
+                    at += k
+                    out[i, 4] = float(block.max())
+                    out[i, 5] = float((block.max(axis=0).sum() + block.max(axis=1).sum()) / (block.shape[0] + block.shape[1]))
+    return out
+
+
 __all__ = [
     "ArticleVectors",
     "CHUNK_WORDS",
@@ -739,5 +769,6 @@ __all__ = [
     "get_embedder",
     "lead_text",
     "pair_similarities",
+    "pair_similarities_many",
     "sentences",
 ]

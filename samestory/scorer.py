@@ -125,20 +125,25 @@ class Trees:
         )
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Sum of all trees for each row of ``X`` (n, n_features), vectorised over rows and trees."""
+        """Sum of all trees for each row of ``X`` (n, n_features), vectorised over rows and trees.
+
+        All (row, tree) walks advance one level per step; walks that reach a
+        leaf drop out, so later steps touch only the deeper branches.
+        """
         X = np.asarray(X, dtype=np.float64)
-        n = X.shape[0]
-        node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
-        rows = np.arange(n)[:, None]
-        while True:
-            inner = ~self.leaf[node]
-            if not inner.any():
-                break
-            x = X[rows, self.feature[node]]
-            go_left = np.where(np.isnan(x), self.missing_left[node], x <= self.threshold[node])
-            step = np.where(go_left, self.left[node], self.right[node])
-            node = np.where(inner, step, node)
-        return self.baseline + self.value[node].sum(axis=1)
+        n, n_trees = X.shape[0], len(self.roots)
+        node = np.tile(self.roots, n)  # walk k is row k // n_trees, tree k % n_trees
+        walking = np.flatnonzero(~self.leaf[node])
+        row = walking // n_trees
+        while walking.size:
+            at = node[walking]
+            x = X[row, self.feature[at]]
+            go_left = np.where(np.isnan(x), self.missing_left[at], x <= self.threshold[at])
+            at = np.where(go_left, self.left[at], self.right[at])
+            node[walking] = at
+            more = ~self.leaf[at]
+            walking, row = walking[more], row[more]
+        return self.baseline + self.value[node].reshape(n, n_trees).sum(axis=1)
 
 
 # --------------------------------------------------------------------------- model

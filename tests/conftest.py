@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,15 @@ def examples() -> list[Path]:
     files = sorted(EXAMPLES.glob("*.txt"))
     assert len(files) == 2, f"expected the two example articles in {EXAMPLES}"
     return files
+
+
+def block_network(mp: pytest.MonkeyPatch) -> None:
+    """Make any connection or name lookup fail. The socket class itself stays: libraries subclass it on import."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    mp.setattr(socket.socket, "connect", refuse)
+    mp.setattr(socket.socket, "connect_ex", refuse)
+    mp.setattr(socket, "create_connection", refuse)
+    mp.setattr(socket, "getaddrinfo", refuse)

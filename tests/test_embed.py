@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import socket
 
 import numpy as np
 import pytest
+from conftest import block_network
 
 from samestory import embed as E
 
@@ -16,16 +16,13 @@ EN_DE = ("The government has announced new measures against the rising cost of e
          "Der Fußballverein gewann am Samstag das Pokalfinale im Elfmeterschießen.")
 
 
-def _no_network(*args, **kwargs):
-    raise AssertionError("network access attempted")
 
 
 @pytest.fixture(scope="module", params=["minilm", "use", "static"])
 def embedder(request):
     """Each shipped model, loaded (fresh, not from get_embedder's cache) and first used with the network blocked."""
     with pytest.MonkeyPatch.context() as mp:
-        for name in ("socket", "create_connection", "getaddrinfo"):
-            mp.setattr(socket, name, _no_network)
+        block_network(mp)
         model = {"minilm": E.MiniLMEmbedder, "use": E.USEEmbedder, "static": E.StaticEmbedder}[request.param]()
         model.embed(GUITAR)
     return model
@@ -33,7 +30,7 @@ def embedder(request):
 
 def test_loads_and_embeds_without_network(embedder):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(socket, "socket", _no_network)
+        block_network(mp)
         vecs = embedder.embed(GUITAR + [""])
     assert vecs.shape == (4, embedder.dim) and vecs.dtype == np.float32
     assert isinstance(embedder, E.Embedder) and embedder.name
@@ -221,3 +218,17 @@ def test_sentences_and_lead():
     long_first = " ".join(["word"] * 300) + ". Next."
     assert len(E.lead_text(long_first).split()) == E.LEAD_WORDS * 3 // 2
     assert E.sentences("") == [] and E.lead_text("") == "" and E.chunk_text("  ") == []
+
+
+def test_pair_similarities_many_matches_pair_similarities():
+    from samestory.embed import embed_articles, pair_similarities, pair_similarities_many
+
+    texts = [("Bridge reopens", "The bridge reopened on Thursday. " * 60), ("", "Cars cross the bridge again after repairs."),
+             ("Library hours", ""), ("Fire in the harbour", "A warehouse burned. Nobody was hurt. " * 30)]
+    vecs = embed_articles(texts, "static")
+    parts = ("doc", "title", "lead", "body", "chunk_max", "chunk_match")
+    for a in vecs:
+        many = pair_similarities_many(a, vecs)
+        for i, b in enumerate(vecs):
+            one = pair_similarities(a, b)
+            assert np.allclose(many[i], [one[p] for p in parts], atol=1e-5)

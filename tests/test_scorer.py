@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import numpy as np
 import pytest
+from conftest import block_network
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -55,11 +55,7 @@ def accurate() -> Scorer:
 
 
 def test_every_shipped_model_loads_and_scores_without_network(monkeypatch):
-    def no_network(*args, **kwargs):
-        raise AssertionError("the scorer tried to open a network connection")
-
-    monkeypatch.setattr(socket, "socket", no_network)
-    monkeypatch.setattr(socket, "create_connection", no_network)
+    block_network(monkeypatch)
     for name in MODEL_NAMES:
         model = load_model(name)
         assert model.embedders == MODEL_EMBEDDERS[name]
