@@ -188,7 +188,7 @@ def test_score_pairs_writes_scores_and_reports_bad_rows(tmp_path):
 
     pairs = tmp_path / "pairs.jsonl"
     lines = [json.dumps(row("same", BRIDGE, BRIDGE_REWORDED)), "{broken", json.dumps(row("other", BRIDGE, LIBRARY)),
-             json.dumps({**row("empty", BRIDGE, LIBRARY), "text2": ""})]
+             json.dumps({**row("empty", BRIDGE, LIBRARY), "text2": "", "title2": ""})]
     pairs.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for ext in ("csv", "parquet", "jsonl"):
         out = tmp_path / f"scores.{ext}"

@@ -3,7 +3,8 @@
 A row holds ``pair_id`` and, for each side ``i`` of 1 and 2, ``title{i}``,
 ``text{i}`` (or ``html{i}``, extracted) and optionally ``lang{i}``,
 ``date{i}``, ``source{i}``, ``url{i}`` (``link{i}`` is read as the url, as
-in the SemEval files). Each side goes through the same record rules as an
+in the SemEval files). A side with a title but no text is scored on its
+title. Each side goes through the same record rules as an
 article row (:func:`~samestory.ingest.records.record_article`), so JSONL,
 CSV and Parquet pair files fail the same way an article file does.
 """
@@ -45,6 +46,8 @@ def pair_from_record(record: Any, source: str, location: str) -> PairRecord | In
         if side["url"] is None:
             side["url"] = record.get(f"link{i}")
         side["id"] = f"{pair_id}/{i}"
+        if not _has_text(side.get("text")) and not _has_text(side.get("html")) and _has_text(side.get("title")):
+            side["text"] = side["title"]  # a failed scrape with only its headline: score the headline
         article = record_article({k: v for k, v in side.items() if v is not None}, source, location)
         if isinstance(article, InputError):
             message = article.message
@@ -53,6 +56,10 @@ def pair_from_record(record: Any, source: str, location: str) -> PairRecord | In
             return InputError(source, f"article {i}: {message}", location)
         sides.append(article)
     return PairRecord(str(pair_id), sides[0], sides[1], f"{source}:{location}")
+
+
+def _has_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
 
 
 #: What a pair table's rows are.

@@ -35,7 +35,9 @@ def test_errors_name_the_pair_field():
         assert isinstance(out, InputError)
         return str(out)
 
-    assert message({**ROW, "text2": ""}) == "pairs.jsonl:line 3: article 2: record has no 'text2' or 'html2' (or both are empty)"
+    assert message({**ROW, "text2": "", "title2": None}) == "pairs.jsonl:line 3: article 2: record has no 'text2' or 'html2' (or both are empty)"
+    headline_only = pair_from_record({**ROW, "text2": "  "}, "pairs.jsonl", "line 3")
+    assert headline_only.b.text == headline_only.b.title == "Cars back on bridge"
     assert message({**ROW, "date1": "yesterday-ish"}).endswith("article 1: field 'date1' is not a date: 'yesterday-ish'")
     assert message({**ROW, "title1": 5}).endswith("article 1: field 'title1' should be a string, got int")
     assert message({k: v for k, v in ROW.items() if k != "pair_id"}).endswith("no 'pair_id'")
@@ -56,7 +58,7 @@ def test_jsonl_csv_and_parquet_pair_files(tmp_path):
     assert rec.pair_id == "p1" and rec.a.date == "2024-03-14"
 
     parquet = tmp_path / "pairs.parquet"
-    pq.write_table(pa.Table.from_pylist([ROW, {**ROW, "pair_id": "p2", "text1": None}]), parquet)
+    pq.write_table(pa.Table.from_pylist([ROW, {**ROW, "pair_id": "p2", "text1": None, "title1": None}]), parquet)
     ok, bad = _items(parquet)
     assert ok.pair_id == "p1" and str(bad).endswith("row 2: article 1: record has no 'text1' or 'html1' (or both are empty)")
 
