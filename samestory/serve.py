@@ -14,10 +14,11 @@
 - ``GET /api/stories/{id}``: one story with its view (:mod:`samestory.storyview`);
 - ``POST /api/compare``: the verdict on two articles (given, or stored ids).
 
-One SQLite connection serves the process, behind a lock: requests read and
-write one at a time (writes are serialized, and a failed batch is rolled back
-whole, so stored data is never lost). The story view and the comparison,
-which take the time, run outside the lock.
+Writes go through one SQLite connection behind a lock (serialized, and a
+failed batch is rolled back whole, so stored data is never lost). Reads use a
+connection of their own per worker thread: in WAL mode they see the last
+commit and never wait for a write, so the service keeps answering reads while
+a large upload is ingested.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import hmac
 import json
 import os
 import threading
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Optional
@@ -49,6 +51,13 @@ DEFAULT_MAX_BODY = 20 * 1024 * 1024
 #: Environment variable holding the API token when --token is not given.
 TOKEN_ENV = "SAMESTORY_TOKEN"
 WEB_DIR = Path(__file__).resolve().parent / "web"
+#: Headers of the web page: its own script and styles only, no inline script or event handlers, no framing.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class ApiError(Exception):
@@ -128,6 +137,26 @@ class _State:
         self.lock = threading.RLock()
         self._clusterer = None
         self._scorers: dict[str, Any] = {}
+        self._readers = threading.local()
+
+    def reader(self):
+        """This thread's own connection to the store, for reads: in WAL mode it sees the last commit and never waits for a write."""
+        from .store import Store
+
+        store = getattr(self._readers, "store", None)
+        if store is None:
+            store = self._readers.store = Store(self.store_dir, create=False)
+        return store
+
+    @contextmanager
+    def snapshot(self):
+        """This thread's read connection inside one read transaction: every query sees the same commit."""
+        store = self.reader()
+        store.db.execute("BEGIN")
+        try:
+            yield store
+        finally:
+            store.db.execute("COMMIT")
 
     def clusterer(self):
         from .cluster import StoryClusterer
@@ -201,9 +230,8 @@ def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_
 
     @app.get("/api/health", tags=["service"], summary="Is the service up; what the store holds")
     def health() -> dict:
-        with state.lock:
-            articles, stories = state.store.db.execute(
-                "SELECT (SELECT COUNT(*) FROM articles), (SELECT COUNT(*) FROM stories WHERE merged_into IS NULL)").fetchone()
+        articles, stories = state.reader().db.execute(
+            "SELECT (SELECT COUNT(*) FROM articles), (SELECT COUNT(*) FROM stories WHERE merged_into IS NULL)").fetchone()
         return {"status": "ok", "version": __version__, "store": str(state.store_dir), "articles": articles, "stories": stories}
 
     @app.post("/api/articles", tags=["articles"], dependencies=[Depends(require_token)],
@@ -247,9 +275,9 @@ def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_
 
     @app.get("/api/articles/{article_id}", tags=["articles"], summary="One stored article")
     def get_article(article_id: str) -> dict:
-        with state.lock:
+        with state.snapshot():
             article = _stored(state, article_id)
-            row = state.store.db.execute(
+            row = state.reader().db.execute(
                 "SELECT s.id FROM story_members m JOIN articles a ON a.seq = m.seq JOIN stories s ON s.story = m.story "
                 "WHERE a.id = ?", (article_id,)).fetchone()
         return {**_article_json(article), "story": row[0] if row else None}
@@ -292,8 +320,8 @@ def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_
         order = {"newest": "s.last_day DESC, s.size DESC, s.story DESC", "biggest": "s.size DESC, s.last_day DESC, s.story DESC",
                  "oldest": "s.first_day, s.story"}[sort]
         sql_where = " AND ".join(where)
-        with state.lock:
-            db = state.store.db
+        with state.snapshot() as store:
+            db = store.db
             total = db.execute(f"SELECT COUNT(*) FROM stories s WHERE {sql_where}", args).fetchone()[0]
             rows = db.execute(f"SELECT s.story, s.id, s.first_day, s.last_day, s.size FROM stories s WHERE {sql_where} "
                               f"ORDER BY {order} LIMIT ? OFFSET ?", args + [per_page, (page - 1) * per_page]).fetchall()
@@ -307,9 +335,9 @@ def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_
         from .stories import story_row
         from .storyview import cached_view, story_members
 
-        with state.lock:
-            db = state.store.db
-            members = story_members(state.store, story_id)
+        with state.snapshot() as store:
+            db = store.db
+            members = story_members(store, story_id)
             if members is None:
                 raise ApiError(404, f"no story {story_id!r} in this store")
             live = db.execute("SELECT s.story, s.id, s.first_day, s.last_day, s.size FROM stories s JOIN story_members m "
@@ -331,8 +359,7 @@ def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_
             if (record is None) == (stored_id is None):
                 raise ApiError(422, f"give exactly one of '{side}' (an article record) and '{side}_id' (a stored article's id)")
             if stored_id is not None:
-                with state.lock:
-                    pair.append(_stored(state, stored_id))
+                pair.append(_stored(state, stored_id))
                 continue
             article = _record(record, f"'{side}'")
             try:
@@ -352,7 +379,7 @@ def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_
 
     @app.get("/", include_in_schema=False)
     def index():
-        return FileResponse(str(web / "index.html"), media_type="text/html")
+        return FileResponse(str(web / "index.html"), media_type="text/html", headers=PAGE_HEADERS)
 
     return app
 
@@ -399,10 +426,11 @@ def _record(record: dict, where: str) -> Article:
 
 
 def _stored(state: _State, article_id: str) -> Article:
-    seq = state.store.article_seq(article_id)
+    store = state.reader()
+    seq = store.article_seq(article_id)
     if seq is None:
         raise ApiError(404, f"no article {article_id!r} in this store")
-    return state.store.articles([seq])[0]
+    return store.articles([seq])[0]
 
 
 def _article_json(a: Article) -> dict:

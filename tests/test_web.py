@@ -29,11 +29,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def _serve(store):
+    """A uvicorn server over ``store`` on a free localhost port, in a thread: (base url, server, thread)."""
     port = _free_port()
-    app = create_app(tmp_path_factory.mktemp("web") / "store")
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
@@ -43,10 +42,40 @@ def server(tmp_path_factory):
             break
         except OSError:
             time.sleep(0.05)
+    return base, srv, thread
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base, srv, thread = _serve(tmp_path_factory.mktemp("web") / "store")
     for path in sorted(EXAMPLES.glob("*.txt")):
         req = urllib.request.Request(base + f"/api/articles?filename={path.name}", data=path.read_bytes(),
                                      headers={"Content-Type": "text/plain"}, method="POST")
         assert urllib.request.urlopen(req, timeout=120).status == 200
+    yield base
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+XSS = "<script>window.__xss=1</script><img src=x onerror=window.__xss=2>"
+
+
+@pytest.fixture(scope="module")
+def xss_server(tmp_path_factory):
+    """A store whose only story is two articles with script and markup in every field, stored uncleaned."""
+    import json
+
+    base, srv, thread = _serve(tmp_path_factory.mktemp("xss") / "store")
+    text = ("The harbour authority of Exampleton closed the north pier on Monday after a crane collapsed onto a cargo ship. "
+            f"{XSS} No one was hurt, a spokeswoman said, and the pier should reopen within a week. Investigators from the "
+            "port police and the crane's maker were on the pier on Tuesday, the authority said.")
+    recs = [{"id": f"xss-{i}", "title": f"{XSS} pier closed {i}", "text": text, "source": f"{XSS}{i}", "byline": XSS,
+             "date": f"2024-05-0{i + 1}", "lang": "en", "url": "javascript:window.__xss=3"} for i in range(2)]
+    req = urllib.request.Request(base + "/api/articles?clean=false", data=json.dumps(recs).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=120) as r:
+        rows = json.load(r)["articles"]
+    assert len(rows) == 2 and rows[0]["story"] == rows[1]["story"]
     yield base
     srv.should_exit = True
     thread.join(timeout=10)
@@ -115,3 +144,36 @@ def test_list_story_and_side_by_side(server, browser, tmp_path):
     assert "Same story" in browser.find_element(By.ID, "verdict").text
     browser.save_screenshot(str(tmp_path / "compare.png"))
     assert (tmp_path / "story.png").stat().st_size > 10_000
+
+
+def test_script_in_article_fields_never_runs(xss_server, browser):
+    """Stored XSS: markup in title, text, source, byline and a javascript: url is shown as text on every page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def wait_for(css):  # the page after a click: wait for its own element, not just the ready flag of the last one
+        WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, css))
+        _wait_ready(browser)
+        time.sleep(0.2)  # give an injected onerror a chance to fire
+
+    browser.get(xss_server + "/")
+    wait_for("li.story-item a")
+    assert browser.execute_script("return window.__xss") is None
+    link = browser.find_element(By.CSS_SELECTOR, "li.story-item a")
+    assert "<script>" in link.text
+
+    link.click()
+    wait_for("#headline")
+    assert browser.execute_script("return window.__xss") is None
+    assert "<script>" in browser.find_element(By.ID, "headline").text
+    hrefs = [a.get_attribute("href") or "" for a in browser.find_elements(By.CSS_SELECTOR, "#main a")]
+    assert hrefs and not any(h.lower().startswith(("javascript:", "data:")) for h in hrefs), hrefs
+    assert not browser.find_elements(By.CSS_SELECTOR, "#main script, #main img")
+
+    browser.find_element(By.CSS_SELECTOR, "a.compare-link").click()
+    wait_for("#article-a")
+    assert browser.execute_script("return window.__xss") is None
+    assert XSS in browser.find_element(By.ID, "article-a").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "#main script, #main img")
+    browser.find_element(By.ID, "back").click()  # the back link works without a javascript: url
+    wait_for("#headline")

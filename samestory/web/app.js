@@ -6,6 +6,11 @@ function esc(s) {
   return String(s == null ? "" : s).replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 }
 
+// An article's url as a link target only when it is http(s): a stored "javascript:" or "data:" url must not run.
+function safeUrl(u) {
+  try { const p = new URL(String(u)); return p.protocol === "http:" || p.protocol === "https:" ? p.href : null; } catch (e) { return null; }
+}
+
 async function api(path, options) {
   const res = await fetch(path, options);
   let body = null;
@@ -45,7 +50,7 @@ async function showStory(id) {
     .map(k => `<tr><th>${k[0].toUpperCase() + k.slice(1)}</th><td>${v.names[k].map(n => esc(n.name)).join(", ")}</td></tr>`).join("");
   const first = v.timeline.length ? v.timeline[0].id : null;
   const timeline = v.timeline.map(t => `<tr><td>${esc(t.date || "(no date)")}</td><td>${esc(t.source)}</td>
-      <td>${t.url ? `<a href="${esc(t.url)}" rel="noopener">${esc(t.title || "(no title)")}</a>` : esc(t.title || "(no title)")}</td>
+      <td>${safeUrl(t.url) ? `<a href="${esc(safeUrl(t.url))}" rel="noopener noreferrer">${esc(t.title || "(no title)")}</a>` : esc(t.title || "(no title)")}</td>
       <td>${first && t.id !== first ? `<a class="compare-link" href="#/compare/${encodeURIComponent(first)}/${encodeURIComponent(t.id)}">compare with the first</a>` : ""}</td></tr>`).join("");
   const adds = v.adds.map(a => `<div class="adds"><strong>${esc(a.source)}</strong>
       <span class="meta">${esc(a.title || "")}</span>
@@ -85,7 +90,7 @@ async function showCompare(a, b) {
   const [x, y] = v.articles;
   const pa = v.shared_passages.map(p => [p.a_start, p.a_end]), pb = v.shared_passages.map(p => [p.b_start, p.b_end]);
   main.innerHTML = `
-    <p><a href="javascript:history.back()">← back</a></p>
+    <p><a href="#/" id="back">← back</a></p>
     <h1>Side by side</h1>
     <div class="verdict" id="verdict">Same story: <strong>${v.same_story ? "yes" : "no"}</strong> (probability ${v.probability.toFixed(2)},
       overall ${v.overall.toFixed(2)} on 1 = same story … 4 = unrelated) · near-copy: <strong>${v.near_duplicate ? "yes" : "no"}</strong>
@@ -94,6 +99,7 @@ async function showCompare(a, b) {
       <article id="article-a"><h3>${esc(x.title || "(no title)")}</h3><div class="meta">${esc(x.source || "")} ${esc(x.date || "")}</div>${highlight(x.text, pa)}</article>
       <article id="article-b"><h3>${esc(y.title || "(no title)")}</h3><div class="meta">${esc(y.source || "")} ${esc(y.date || "")}</div>${highlight(y.text, pb)}</article>
     </div>`;
+  document.getElementById("back").addEventListener("click", ev => { ev.preventDefault(); history.back(); });
 }
 
 async function route() {
