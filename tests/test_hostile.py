@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from samestory.serve import create_app
+
+from conftest import serve_in_thread
 
 TOKEN = "hostile-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -218,27 +218,10 @@ def test_markup_in_articles_comes_back_as_json_text_never_as_a_page(client):
 # --- slow uploads (slowloris) ---------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(home):
-    port = _free_port()
-    app = create_app(home / "live-store", token=TOKEN, max_body_bytes=LIMIT)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(base + "/api/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield port
+    base, srv, thread = serve_in_thread(create_app(home / "live-store", token=TOKEN, max_body_bytes=LIMIT))
+    yield int(base.rsplit(":", 1)[1])
     srv.should_exit = True
     thread.join(timeout=10)
 

@@ -7,42 +7,22 @@ Needs Debian's chromium and chromium-driver (.ci/run installs them); selenium is
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 import time
 import urllib.request
 
 import pytest
-import uvicorn
 
 from samestory.serve import create_app
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, serve_in_thread
 
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(store):
     """A uvicorn server over ``store`` on a free localhost port, in a thread: (base url, server, thread)."""
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(base + "/api/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.05)
-    return base, srv, thread
+    return serve_in_thread(create_app(store))
 
 
 @pytest.fixture(scope="module")
