@@ -382,7 +382,7 @@ def cluster(
     from .output import open_writer
     from .store import Store, StoreError
 
-    config = ClusterConfig(threshold=threshold, merge_threshold=max(threshold, ClusterConfig.merge_threshold))
+    config = ClusterConfig.for_threshold(threshold)
     fmt = _check_format(format)
     limits = _limits(max_mb)
     paths = _expand(inputs)

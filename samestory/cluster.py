@@ -78,6 +78,11 @@ class ClusterConfig:
     #: Article embedder (the linker model is trained for one).
     embedder: str = "static"
 
+    @classmethod
+    def for_threshold(cls, threshold: float) -> "ClusterConfig":
+        """The defaults with another join threshold (merging never asks less than joining)."""
+        return cls(threshold=threshold, merge_threshold=max(threshold, cls.merge_threshold))
+
 
 # --------------------------------------------------------------------------- linker
 

@@ -31,6 +31,9 @@ spark_app = typer.Typer(
 
 _MASTER_HELP = "Spark master URL: local[*] (default: all cores of this machine), local[N], spark://HOST:PORT, yarn, ..."
 _INPUT_HELP = "Files or directories to read (every Spark worker must see the same paths, e.g. a shared file system)."
+_SPARK_INPUTS = typer.Argument(..., metavar="INPUT...", help=_INPUT_HELP)
+_MASTER = typer.Option("local[*]", "--master", help=_MASTER_HELP)
+_SPARK_QUIET = typer.Option(False, "--quiet", "-q", help="No progress lines or summary line.")
 
 
 class _Say:
@@ -85,15 +88,15 @@ def _inputs(inputs: list[str]) -> list[str]:
     )
 )
 def dedup(
-    inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=_INPUT_HELP),
+    inputs: List[str] = _SPARK_INPUTS,
     output: Optional[str] = _OUTPUT,
-    master: str = typer.Option("local[*]", "--master", help=_MASTER_HELP),
+    master: str = _MASTER,
     jaccard: float = _JACCARD,
     containment: float = _CONTAINMENT,
     clean_first: bool = _CLEAN_FIRST,
     format: str = _FORMAT,
     max_mb: float = _MAX_BYTES,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines or summary line."),
+    quiet: bool = _SPARK_QUIET,
 ) -> None:
     """Near-copy groups on Spark: the rows of 'samestory dedup' (id, group, duplicate_of, similarity, containment).
 
@@ -101,34 +104,13 @@ def dedup(
     verification and grouping (per connected component of the candidate
     pairs) run in Spark tasks; the rows are those of the local command.
     """
-    from .cli import Reporter, _check_format, _limits, _writer
     from .dedup import DedupConfig
-    from .output import open_writer
+    from .spark import spark_dedup
 
     config = DedupConfig(jaccard=jaccard, containment=containment)
-    fmt = _check_format(format)
-    limits = _limits(max_mb)
-    paths = _inputs(inputs)
-    say = _Say(quiet)
-    with _writer(open_writer, output) as writer:
-        reporter = Reporter(paths, True)
-        spark, owned = _start(master, quiet, say)
-        try:
-            from .spark import spark_dedup
-
-            rows, errors = spark_dedup(spark, paths, fmt, limits, config, clean_first=clean_first, progress=say)
-        finally:
-            if owned:
-                from .spark import stop_session
-
-                stop_session(spark)
-        for message in errors:
-            reporter.error(message)
-        for row in rows:
-            writer.write(row.as_dict())
-    reporter.quiet = quiet
-    reporter.summary(writer.count, output)
-    raise typer.Exit(1 if reporter.errors else 0)
+    _run(inputs, output, master, format, max_mb, quiet,
+         lambda spark, paths, fmt, limits, say: spark_dedup(spark, paths, fmt, limits, config, clean_first=clean_first, progress=say),
+         lambda row: row.as_dict())
 
 
 @spark_app.command(
@@ -139,14 +121,14 @@ def dedup(
     )
 )
 def cluster(
-    inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=_INPUT_HELP),
+    inputs: List[str] = _SPARK_INPUTS,
     output: Optional[str] = _OUTPUT,
-    master: str = typer.Option("local[*]", "--master", help=_MASTER_HELP),
+    master: str = _MASTER,
     threshold: float = _THRESHOLD,
     clean_first: bool = _CLEAN_FIRST,
     format: str = _FORMAT,
     max_mb: float = _MAX_BYTES,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines or summary line."),
+    quiet: bool = _SPARK_QUIET,
 ) -> None:
     """Story clusters on Spark: the rows of 'samestory cluster' (id, story).
 
@@ -154,12 +136,23 @@ def cluster(
     one-pass story linking, which must see the articles in date order, runs on
     the driver. The rows are those of the local command.
     """
-    from .cli import Reporter, _check_format, _limits, _writer
-    from .cluster import ClusterConfig, ClusterError
-    from .output import open_writer
-    from .store import StoreError
+    from .cluster import ClusterConfig
+    from .spark import spark_cluster
 
-    config = ClusterConfig(threshold=threshold, merge_threshold=max(threshold, ClusterConfig.merge_threshold))
+    config = ClusterConfig.for_threshold(threshold)
+    _run(inputs, output, master, format, max_mb, quiet,
+         lambda spark, paths, fmt, limits, say: spark_cluster(spark, paths, fmt, limits, config, clean_first=clean_first, progress=say),
+         lambda pair: {"id": pair[0], "story": pair[1]})
+
+
+def _run(inputs: list[str], output: str | None, master: str, format: str, max_mb: float, quiet: bool,
+         job, to_row) -> None:
+    """What both commands do around their job: check the options, run ``job`` on a Spark session
+    (stopped after if this command started it), report the failed rows, write the rows, exit 0 or 1."""
+    from .cli import Reporter, _check_format, _limits, _writer
+    from .errors import SamestoryError
+    from .output import open_writer
+
     fmt = _check_format(format)
     limits = _limits(max_mb)
     paths = _inputs(inputs)
@@ -168,10 +161,8 @@ def cluster(
         reporter = Reporter(paths, True)
         spark, owned = _start(master, quiet, say)
         try:
-            from .spark import spark_cluster
-
-            rows, errors = spark_cluster(spark, paths, fmt, limits, config, clean_first=clean_first, progress=say)
-        except (StoreError, ClusterError) as exc:
+            rows, errors = job(spark, paths, fmt, limits, say)
+        except SamestoryError as exc:  # a store or clusterer that cannot run
             reporter.error(str(exc))
             raise typer.Exit(1) from None
         finally:
@@ -181,8 +172,8 @@ def cluster(
                 stop_session(spark)
         for message in errors:
             reporter.error(message)
-        for article_id, story in rows:
-            writer.write({"id": article_id, "story": story})
+        for row in rows:
+            writer.write(to_row(row))
     reporter.quiet = quiet
     reporter.summary(writer.count, output)
     raise typer.Exit(1 if reporter.errors else 0)

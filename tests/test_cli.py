@@ -243,13 +243,12 @@ def test_story_prints_the_view_of_a_stored_story(examples, tmp_path):
 
 
 def test_serve_command_answers_on_localhost(tmp_path):
-    import socket
     import time
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from conftest import free_port
+
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "samestory.cli", "serve", "--store", str(tmp_path / "s"), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
