@@ -76,6 +76,14 @@ def browser():
     driver.quit()
 
 
+def _click_and_wait(driver, element, timeout=60):
+    """Click, then wait for the page the click routes to. The ready flag is cleared first: the page's
+    hashchange handler clears it too, but only once the event fires, after the click has returned."""
+    driver.execute_script("document.body.dataset.ready = ''")
+    element.click()
+    _wait_ready(driver, timeout)
+
+
 def _wait_ready(driver, timeout=60):
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -93,20 +101,17 @@ def test_list_story_and_side_by_side(server, browser, tmp_path):
 
     # search box
     browser.find_element(By.ID, "q").send_keys("Biegun")
-    browser.find_element(By.CSS_SELECTOR, "#search button").click()
-    _wait_ready(browser)
+    _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#search button"))
     assert len(browser.find_elements(By.CSS_SELECTOR, "li.story-item a")) == 1
     browser.find_element(By.ID, "q").clear()
     browser.find_element(By.ID, "q").send_keys("zebra crossing unicorn")
-    browser.find_element(By.CSS_SELECTOR, "#search button").click()
-    _wait_ready(browser)
+    _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#search button"))
     assert not browser.find_elements(By.CSS_SELECTOR, "li.story-item a")
 
     # the story page
     browser.get(server + "/")
     _wait_ready(browser)
-    browser.find_element(By.CSS_SELECTOR, "li.story-item a").click()
-    _wait_ready(browser)
+    _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "li.story-item a"))
     summary = browser.find_elements(By.CSS_SELECTOR, "#summary li")
     assert len(summary) == 3 and all(li.text.strip() for li in summary)
     adds = browser.find_element(By.ID, "adds").text
@@ -115,8 +120,7 @@ def test_list_story_and_side_by_side(server, browser, tmp_path):
     browser.save_screenshot(str(tmp_path / "story.png"))
 
     # side by side, shared passages highlighted
-    browser.find_element(By.CSS_SELECTOR, "a.compare-link").click()
-    _wait_ready(browser)
+    _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "a.compare-link"))
     marks = [m.text for m in browser.find_elements(By.CSS_SELECTOR, "#article-a mark.shared")]
     assert int(browser.find_element(By.ID, "passage-count").text) == len(marks) >= 2
     assert any("long-range missile testing suspended since 2017" in m for m in marks)
