@@ -27,22 +27,23 @@ not depend on how the input was split into runs.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import math
 import os
 from collections import OrderedDict
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from .article import Article
 from .dates import to_iso
 from .errors import SamestoryError
-from .features import EMBEDDING_PARTS, ArticleProfile, PairText, article_profiles, feature_names, profile_features
+from .features import EMBEDDING_PARTS, ArticleProfile, PairText, article_profiles, feature_names, profile_features_many
 
 LINKER_DIR = Path(__file__).resolve().parent / "models" / "linker"
 #: The vector index of story centroids, in the store directory.
@@ -179,16 +180,26 @@ class _Story:
     id: str
     first_day: int
     last_day: int
-    members: list[tuple[int, int]]  # (day, article key), in arrival order
+    members: list[tuple[int, int]]  # (day, article key), kept sorted
     vec_sum: np.ndarray
+    _centroid: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def centroid(self) -> np.ndarray:
-        n = float(np.linalg.norm(self.vec_sum))
-        return self.vec_sum / n if n else self.vec_sum
+        """The unit mean vector, computed once per change (candidate search reads it for every recent story)."""
+        if self._centroid is None:
+            n = float(np.linalg.norm(self.vec_sum))
+            self._centroid = self.vec_sum / n if n else self.vec_sum
+        return self._centroid
+
+    def add(self, members: Sequence[tuple[int, int]], vec_sum: np.ndarray) -> None:
+        for member in members:
+            bisect.insort(self.members, member)
+        self.vec_sum = self.vec_sum + vec_sum
+        self._centroid = None
 
     def latest(self, m: int) -> list[int]:
-        return [key for _, key in sorted(self.members)[-m:]]
+        return [key for _, key in self.members[-m:]]
 
 
 class _CentroidIndex:
@@ -238,6 +249,28 @@ class _CentroidIndex:
             self.index.reset()
             return False
         return True
+
+
+#: From this many articles on, :meth:`StoryClusterer.add` analyses them in a worker process (starting one costs ~2 s).
+PARALLEL_MIN_ARTICLES = 2000
+
+
+def _pair_text(article: Article) -> PairText:
+    return PairText(article.title or "", article.text or "", article.lang, None)
+
+
+def analyse_texts(texts: Sequence[PairText], embedder, cache=None) -> list[tuple[ArticleProfile, object]]:
+    """What linking needs of each article, computed once: its lexical profile and its vectors."""
+    from .embed import embed_articles
+
+    vectors = embed_articles([(t.title, t.text) for t in texts], embedder, cache=cache)
+    return list(zip(article_profiles(texts), vectors))
+
+
+def _analyse_in_worker(texts: list[PairText], embedder: str) -> list[tuple[ArticleProfile, object]]:
+    from .embed import get_embedder
+
+    return analyse_texts(texts, get_embedder(embedder))
 
 
 class StoryClusterer:
@@ -304,7 +337,7 @@ class StoryClusterer:
                 self._index.upsert(sid, story.centroid)
         for seq, sid, day in db.execute("SELECT seq, story, day FROM story_members ORDER BY seq"):
             sid = self._live(sid)
-            self._stories[sid].members.append((day, seq))
+            bisect.insort(self._stories[sid].members, (day, seq))
             self._story_of[seq] = sid
             self._last_day = day if self._last_day is None else max(self._last_day, day)
         self._name_df = dict(db.execute("SELECT name, df FROM name_df"))
@@ -326,12 +359,24 @@ class StoryClusterer:
 
     def _analyse(self, articles: Sequence[Article]) -> list[tuple[str, PairText, ArticleProfile, object]]:
         """Profiles and vectors of many articles in one batch (the vectoriser and embedder cost per call)."""
-        from .embed import embed_articles
+        texts = [_pair_text(a) for a in articles]
+        return [(a.id, t, p, v) for a, t, (p, v) in zip(articles, texts, analyse_texts(texts, self.embedder, self.embeddings))]
 
-        texts = [PairText(a.title or "", a.text or "", a.lang, None) for a in articles]
-        profiles = article_profiles(texts)
-        vectors = embed_articles([(t.title, t.text) for t in texts], self.embedder, cache=self.embeddings)
-        return [(a.id, t, p, v) for a, t, p, v in zip(articles, texts, profiles, vectors)]
+    def _analysed_batches(self, batches: list[list[Article]], workers: int | None) -> Iterator[list[tuple]]:
+        """:meth:`_analyse` of each batch, in order; in a worker process that runs ahead of the linking
+        when there is a spare core and enough articles (the analysis is independent per article, the linking is not)."""
+        if workers is None:
+            workers = 1 if (os.cpu_count() or 1) > 1 else 0
+        if workers < 1 or sum(map(len, batches)) < PARALLEL_MIN_ARTICLES:
+            yield from (self._analyse(b) for b in batches)
+            return
+        from .parallel import map_batches
+
+        texts = ([_pair_text(a) for a in b] for b in batches)
+        work = map_batches(partial(_analyse_in_worker, embedder=self.config.embedder), texts, workers,
+                           local=lambda t: analyse_texts(t, self.embedder, self.embeddings), what="article analysis worker")
+        for b, (t, done) in zip(batches, work):
+            yield [(a.id, text, p, v) for a, text, (p, v) in zip(b, t, done)]
 
     @staticmethod
     def _placed(seq: int, day: int, assumed: bool, done: tuple) -> StreamArticle:
@@ -365,7 +410,7 @@ class StoryClusterer:
         near = self._index.nearest(art.vectors.doc, cfg.candidates)
         recent = self._recent_from_store(art.day)
         if len(recent) > cfg.candidates:
-            sims = np.array([float(self._stories[s].centroid @ art.vectors.doc) for s in recent])
+            sims = np.stack([self._stories[s].centroid for s in recent]) @ art.vectors.doc
             recent = [recent[i] for i in np.argsort(-sims)[:cfg.candidates]]
         return list(dict.fromkeys(near + recent + self._name_candidates(art)))
 
@@ -398,10 +443,10 @@ class StoryClusterer:
         X = np.full((n, n_scorer + len(LINK_EXTRA)), np.nan, dtype=np.float64)
         n_docs = max(len(self._story_of), 1)
         X[:, :n_emb] = pair_similarities_many(art.vectors, [o.vectors for o in others])
+        X[:, n_emb:n_scorer - 1] = profile_features_many(art.profile, [o.profile for o in others])
         for i, other in enumerate(others):
             if not (art.text.title and other.text.title):
                 X[i, 1] = math.nan
-            X[i, n_emb:n_scorer - 1] = profile_features(art.profile, other.profile)
             X[i, n_scorer - 1] = float(art.text.lang == "en" and other.text.lang == "en") if art.text.lang and other.text.lang else math.nan
             X[i, n_scorer + 1] = abs(art.day - other.day)
             X[i, n_scorer + 2:n_scorer + 5] = self._name_rarity(art.profile.names, other.profile.names, n_docs)
@@ -446,9 +491,8 @@ class StoryClusterer:
                 others.append(self._member(key))
         if len(others) > self.config.compare:
             names = art.profile.names
-            cheap = np.array([float(art.vectors.doc @ o.vectors.doc)
-                              + 0.5 * len(names & o.profile.names) / max(1, min(len(names), len(o.profile.names)))
-                              for o in others])
+            cheap = np.stack([o.vectors.doc for o in others]) @ art.vectors.doc + np.array(
+                [0.5 * len(names & o.profile.names) / max(1, min(len(names), len(o.profile.names))) for o in others])
             keep = np.sort(np.argsort(-cheap, kind="stable")[:self.config.compare])
             owners = [owners[i] for i in keep]
             others = [others[i] for i in keep]
@@ -468,7 +512,7 @@ class StoryClusterer:
     # --- the stream -------------------------------------------------------------
 
     def add(self, articles: Iterable[Article], *, batch: int = 500,
-            progress: Callable[[int], None] | None = None) -> list[tuple[str, str]]:
+            progress: Callable[[int], None] | None = None, workers: int | None = None) -> list[tuple[str, str]]:
         """Cluster cleaned articles; return ``(article id, story id)`` for each, in input order.
 
         Articles are processed in date order (ties in input order). One
@@ -477,7 +521,11 @@ class StoryClusterer:
         marked ``date_assumed``. An article already in the store keeps its
         story (ingest is idempotent). Each ``batch`` of articles is one
         transaction: a crash loses at most the batch being written, never
-        an earlier one, and a rerun resumes where it stopped.
+        an earlier one, and a rerun resumes where it stopped. ``workers``:
+        processes that analyse (profile and embed) articles ahead of the
+        linking, from :data:`PARALLEL_MIN_ARTICLES` articles on (default: one
+        when the machine has a second core; 0 analyses here). The result is
+        the same either way.
         """
         pending = list(articles)
         results: dict[str, str] = {}
@@ -489,9 +537,8 @@ class StoryClusterer:
             order_key = (day if day is not None else math.inf, pos)
             pending[pos] = (order_key, article, day)
         pending.sort(key=lambda x: x[0])
-        for start in range(0, len(pending), batch):
-            chunk = pending[start:start + batch]
-            analysed = self._analyse([article for _, article, _ in chunk])
+        chunks = [pending[start:start + batch] for start in range(0, len(pending), batch)]
+        for chunk, analysed in zip(chunks, self._analysed_batches([[a for _, a, _ in c] for c in chunks], workers)):
             try:
                 with self.store.transaction():
                     for (_, article, day), done in zip(chunk, analysed):
@@ -556,10 +603,9 @@ class StoryClusterer:
 
     def _join(self, sid: int, art: StreamArticle) -> None:
         story = self._stories[sid]
-        story.members.append((art.day, art.key))
+        story.add([(art.day, art.key)], art.vectors.doc.astype(np.float32))
         story.first_day = min(story.first_day, art.day)
         story.last_day = max(story.last_day, art.day)
-        story.vec_sum = story.vec_sum + art.vectors.doc.astype(np.float32)
         self._story_of[art.key] = sid
         self.store.db.execute("INSERT INTO story_members(seq, story, day, date_assumed) VALUES (?, ?, ?, ?)",
                               (art.key, sid, art.day, int(art.date_assumed)))
@@ -570,9 +616,8 @@ class StoryClusterer:
         a, b = self._stories[keep], self._stories[gone]
         if (b.first_day, b.sid) < (a.first_day, a.sid):
             a, b = b, a
-        a.members.extend(b.members)
+        a.add(b.members, b.vec_sum)
         a.first_day, a.last_day = min(a.first_day, b.first_day), max(a.last_day, b.last_day)
-        a.vec_sum = a.vec_sum + b.vec_sum
         for _, key in b.members:
             self._story_of[key] = a.sid
         self.store.db.execute("UPDATE story_members SET story = ? WHERE story = ?", (a.sid, b.sid))
@@ -596,7 +641,7 @@ class StoryClusterer:
 
 
 def cluster_articles(articles: Iterable[Article], store_dir=None, config: ClusterConfig = ClusterConfig(),
-                     progress: Callable[[int], None] | None = None) -> list[tuple[str, str]]:
+                     progress: Callable[[int], None] | None = None, workers: int | None = None) -> list[tuple[str, str]]:
     """Batch mode: cluster articles in a temporary store (or ``store_dir``); ``(article id, story id)`` rows."""
     import tempfile
 
@@ -604,10 +649,10 @@ def cluster_articles(articles: Iterable[Article], store_dir=None, config: Cluste
 
     if store_dir is not None:
         with Store(store_dir) as store:
-            return StoryClusterer(store, config).add(articles, progress=progress)
+            return StoryClusterer(store, config).add(articles, progress=progress, workers=workers)
     with tempfile.TemporaryDirectory(prefix="samestory-cluster-") as tmp:
         with Store(Path(tmp) / "store") as store:
-            return StoryClusterer(store, config).add(articles, progress=progress)
+            return StoryClusterer(store, config).add(articles, progress=progress, workers=workers)
 
 
 __all__ = [
@@ -616,6 +661,7 @@ __all__ = [
     "Linker",
     "StoryClusterer",
     "article_day",
+    "analyse_texts",
     "cluster_articles",
     "link_feature_names",
     "load_linker",

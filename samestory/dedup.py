@@ -21,12 +21,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import multiprocessing
 import os
-import warnings
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator, Sequence
 
@@ -51,6 +48,7 @@ from .fingerprint import (
     fingerprint,
     fingerprint_many,
 )
+from .parallel import map_batches
 from .store import Store
 
 _I64 = np.int64
@@ -235,38 +233,19 @@ def _batches(articles: Iterable[Article], chunk: int) -> Iterator[list[Article]]
         yield batch
 
 
-def _worker_init() -> None:
-    # one process per core already: rensa's thread pool would only oversubscribe the cores
-    os.environ.setdefault("RAYON_NUM_THREADS", "1")
-
-
 def _fingerprint_parallel(
     articles: Iterable[Article], config: FingerprintConfig, chunk: int, workers: int
 ) -> Iterator[tuple[Article, Fingerprint]]:
-    """Batches fingerprinted in ``workers`` processes, at most ``2 * workers`` in flight, yielded in order."""
-    # spawn, not fork: this process may already run rensa's threads, and forking a threaded process can deadlock
-    ctx = multiprocessing.get_context("spawn")
-    batches = _batches(articles, chunk)
-    pending: deque = deque()
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
-            for batch in batches:
-                pending.append((batch, pool.submit(_fingerprint_packed, [_fingerprint_text(a) for a in batch], config)))
-                if len(pending) >= 2 * workers:
-                    done, fut = pending[0]
-                    result = _unpack(fut.result())
-                    pending.popleft()
-                    yield from zip(done, result)
-            while pending:
-                done, fut = pending[0]
-                result = _unpack(fut.result())
-                pending.popleft()
-                yield from zip(done, result)
-    except BrokenProcessPool as exc:
-        # e.g. a calling script that is not import-safe (no ``if __name__ == "__main__":``): finish here
-        warnings.warn(f"fingerprinting worker processes failed ({exc}); continuing in this process", RuntimeWarning, stacklevel=2)
-        for batch in itertools.chain((b for b, _ in pending), batches):
-            yield from zip(batch, fingerprint_many([_fingerprint_text(a) for a in batch], config))
+    """Batches fingerprinted in ``workers`` processes (:func:`samestory.parallel.map_batches`), yielded in order."""
+    sent: deque[list[Article]] = deque()
+
+    def texts() -> Iterator[list[str]]:
+        for batch in _batches(articles, chunk):
+            sent.append(batch)
+            yield [_fingerprint_text(a) for a in batch]
+
+    for _, packed in map_batches(partial(_fingerprint_packed, config=config), texts(), workers, what="fingerprinting worker"):
+        yield from zip(sent.popleft(), _unpack(packed))
 
 
 def _fingerprint_text(article: Article) -> str:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -71,6 +71,9 @@ class PairScore:
 
 
 # --------------------------------------------------------------------------- trees
+
+
+_LARGEST = np.finfo(np.float64).max
 
 
 @dataclass(frozen=True)
@@ -124,25 +127,46 @@ class Trees:
             value=np.concatenate(cols[6]).astype(np.float64),
         )
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Sum of all trees for each row of ``X`` (n, n_features), vectorised over rows and trees.
+    @cached_property
+    def _walk(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+        """The trees recast for a branch-free walk: (column key, threshold, children, depth, row width).
 
-        All (row, tree) walks advance one level per step; walks that reach a
-        leaf drop out, so later steps touch only the deeper branches.
+        A leaf points to itself (threshold +inf), so every walk can take the
+        same number of steps (the deepest tree's depth) with no bookkeeping of
+        which walks are done. A missing value is read as -inf at nodes that
+        send it left and as +inf at the others: the column key picks which
+        copy of the row (NaN -> -inf, or NaN -> +inf) the node reads.
         """
+        n_nodes = len(self.feature)
+        ids = np.arange(n_nodes, dtype=np.int64)
+        # a split may test only "missing or not" (threshold +inf): the largest float keeps +inf (missing) above it
+        threshold = np.where(self.leaf, np.inf, np.minimum(self.threshold, _LARGEST))
+        children = np.empty(2 * n_nodes, dtype=np.int64)
+        children[0::2] = np.where(self.leaf, ids, self.left)
+        children[1::2] = np.where(self.leaf, ids, self.right)
+        width = int(self.feature.max()) + 1 if n_nodes else 1
+        key = self.feature.astype(np.int64) + np.where(self.leaf | self.missing_left, 0, width)
+        depth, frontier = 0, self.roots.astype(np.int64)
+        while (frontier := frontier[~self.leaf[frontier]]).size:
+            frontier = np.concatenate([self.left[frontier], self.right[frontier]])
+            depth += 1
+        return key, threshold, children, depth, width
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Sum of all trees for each row of ``X`` (n, n_features), vectorised over rows and trees."""
         X = np.asarray(X, dtype=np.float64)
         n, n_trees = X.shape[0], len(self.roots)
-        node = np.tile(self.roots, n)  # walk k is row k // n_trees, tree k % n_trees
-        walking = np.flatnonzero(~self.leaf[node])
-        row = walking // n_trees
-        while walking.size:
-            at = node[walking]
-            x = X[row, self.feature[at]]
-            go_left = np.where(np.isnan(x), self.missing_left[at], x <= self.threshold[at])
-            at = np.where(go_left, self.left[at], self.right[at])
-            node[walking] = at
-            more = ~self.leaf[at]
-            walking, row = walking[more], row[more]
+        key, threshold, children, depth, width = self._walk
+        values = np.clip(X[:, :width], -_LARGEST, _LARGEST)  # an infinite value compares as it did; infinities mean missing
+        missing = np.isnan(values)
+        both = np.empty((n, 2 * width), dtype=np.float64)
+        both[:, :width] = np.where(missing, -np.inf, values)
+        both[:, width:] = np.where(missing, np.inf, values)
+        flat = both.ravel()
+        base = np.repeat(np.arange(n, dtype=np.int64) * (2 * width), n_trees)
+        node = np.tile(self.roots.astype(np.int64), n)  # walk k is row k // n_trees, tree k % n_trees
+        for _ in range(depth):
+            node = children[2 * node + (flat[base + key[node]] > threshold[node])]
         return self.baseline + self.value[node].reshape(n, n_trees).sum(axis=1)
 
 

@@ -220,3 +220,28 @@ def test_the_on_disk_centroid_index_is_reused_and_rebuilt_when_stale_or_damaged(
         c = StoryClusterer(store)
         assert sorted(rebuilt) == sorted(c._stories) and len(c._index.index) == 2
         assert dict(c.add([art("b", BRIDGE_B, "2024-03-15")])) == {"b": "a"}
+
+
+def _varied_stream(n: int) -> list[Article]:
+    stories = [BRIDGE_A, BRIDGE_B, LIBRARY, FIRE]
+    return [Article(id=f"v{i}", title=stories[i % 4][0], text=stories[i % 4][1] + f" Update {i // 4}.",
+                    date=f"2024-03-{1 + i % 20:02d}", lang="en") for i in range(n)]
+
+
+def test_analysis_in_a_worker_process_gives_the_same_stories(tmp_path, monkeypatch):
+    import samestory.cluster as cluster_module
+    import samestory.parallel as parallel_module
+
+    articles = _varied_stream(24)
+    with Store(tmp_path / "here") as store:
+        here = StoryClusterer(store).add(articles, batch=5, workers=0)
+    monkeypatch.setattr(cluster_module, "PARALLEL_MIN_ARTICLES", 10)
+    used = []
+    real = parallel_module.map_batches
+    monkeypatch.setattr(parallel_module, "map_batches", lambda *a, **k: used.append(True) or real(*a, **k))
+    with Store(tmp_path / "worker") as store:
+        ticks = []
+        there = StoryClusterer(store).add(articles, batch=5, workers=1, progress=ticks.append)
+    assert used  # the worker path ran
+    assert there == here and sum(ticks) == len(articles)
+    assert len({s for _, s in here}) < len(articles)  # stories were formed, not one per article

@@ -40,3 +40,20 @@ def test_lexical_features_rank_the_same_story_higher():
     # symmetric
     Y = lexical_features([(B, A), (C, A)], idf)
     assert np.allclose(np.nan_to_num(X, nan=-9), np.nan_to_num(Y, nan=-9), atol=1e-6)
+
+
+def test_profile_features_many_equals_the_pairwise_features():
+    from samestory.features import PairText, article_profiles, profile_features, profile_features_many
+
+    texts = [PairText("Bridge reopens", "The Alder Bay bridge reopened on Thursday after 6 months. Marta Ilves spoke.", "en", "2024-03-14"),
+             PairText("", "Cars crossed the Alder Bay bridge again on Thursday, said Marta Ilves.", "en", None),
+             PairText("Library hours", "All 12 branches of the Ostvik library open on Sundays.", "de", "2024-03-20"),
+             PairText("", "", None, None),
+             PairText("Only a title", "", "en", "2024-01-01")]
+    profiles = article_profiles(texts)
+    for a in profiles:
+        many = profile_features_many(a, profiles)
+        one = np.array([profile_features(a, b) for b in profiles], dtype=np.float64)
+        assert many.shape == one.shape
+        np.testing.assert_allclose(many, one, rtol=1e-6, atol=1e-7, equal_nan=True)
+    assert profile_features_many(profiles[0], []).shape == (0, len(profile_features(profiles[0], profiles[1])))

@@ -1,0 +1,64 @@
+"""Batches of work in worker processes, results in input order.
+
+One small executor for the stages whose per-article work is independent
+(fingerprinting in ``dedup``, article analysis in ``cluster``): the caller
+keeps doing the sequential part while workers run ahead, at most
+``2 * workers`` batches in flight so memory stays bounded. Workers are
+started with ``spawn``, never ``fork`` (the calling process may already run
+threads: rensa's, onnxruntime's, and forking a threaded process can
+deadlock), so a calling script must be import-safe (``if __name__ ==
+"__main__":``), as for any multiprocessing. If the workers cannot run, the
+remaining batches are done in this process with a warning: the results are
+the same either way.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import warnings
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterable, Iterator, TypeVar
+
+B = TypeVar("B")
+
+
+def _single_threaded() -> None:
+    # one process per core already: native thread pools (rensa's rayon) would only oversubscribe the cores
+    os.environ.setdefault("RAYON_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def map_batches(fn: Callable[[B], Any], batches: Iterable[B], workers: int,
+                local: Callable[[B], Any] | None = None, what: str = "worker") -> Iterator[tuple[B, Any]]:
+    """``(batch, fn(batch))`` for each batch, in order, computed in ``workers`` processes.
+
+    ``fn`` must be a picklable module-level function. ``local`` (default
+    ``fn``) is what runs in this process when the workers fail; ``what``
+    names the work in that warning.
+    """
+    local = local or fn
+    batches = iter(batches)
+    pending: deque = deque()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_single_threaded) as pool:
+            for batch in batches:
+                pending.append((batch, pool.submit(fn, batch)))
+                if len(pending) >= 2 * workers:
+                    batch, fut = pending[0]
+                    result = fut.result()
+                    pending.popleft()
+                    yield batch, result
+            while pending:
+                batch, fut = pending[0]
+                result = fut.result()
+                pending.popleft()
+                yield batch, result
+    except BrokenProcessPool as exc:
+        # e.g. a calling script that is not import-safe: finish here
+        warnings.warn(f"{what} processes failed ({exc}); continuing in this process", RuntimeWarning, stacklevel=2)
+        for batch in [b for b, _ in pending] + list(batches):
+            yield batch, local(batch)
