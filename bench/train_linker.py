@@ -88,9 +88,9 @@ class GoldForcedClusterer(StoryClusterer):
 
     def _choose(self, art):
         mine = self.gold[art.id]
-        _, members = self.candidate_members(art, self.candidates(art))
+        owners, members = self.candidate_members(art, self.candidates(art))
         if members:
-            self.rows.append(self.link_features(art, members))
+            self.rows.append(self.link_features(art, members, owners))
             self.labels.append(np.array([self.gold[m.id] == mine for m in members], dtype=np.int8))
         sid = self.sid_of_gold.get(mine)
         if sid is None or sid not in self._stories:
@@ -163,9 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--baseline", action="store_true", help="also run the TF-IDF baseline (slow on GVA)")
+    ap.add_argument("--drop", default="", help="comma-separated linker features to leave out (ablations)")
     args = ap.parse_args(argv)
     names = link_feature_names()
-    drop = {"date_gap_days"}  # the same as day_gap here
+    drop = {"date_gap_days"} | {d for d in args.drop.split(",") if d}  # date_gap_days: the same as day_gap here
     use = [n for n in names if n not in drop]
     cols = [names.index(n) for n in use]
 
