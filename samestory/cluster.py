@@ -203,6 +203,10 @@ class _Story:
         return [key for _, key in self.members[-m:]]
 
 
+#: Up to this many live stories the centroid index is searched exactly (brute force), past it approximately (HNSW).
+EXACT_SEARCH_STORIES = 10_000
+
+
 class _CentroidIndex:
     """Nearest story centroids: usearch (cosine) over live stories, kept in step with them."""
 
@@ -223,7 +227,9 @@ class _CentroidIndex:
     def nearest(self, vec: np.ndarray, k: int) -> list[int]:
         if len(self.index) == 0:
             return []
-        matches = self.index.search(vec.astype(np.float32), min(k, len(self.index)))
+        # Exact search while it is cheap (under ~0.5 ms): the answer then does not depend on the order the
+        # graph was built in, so a store resumed after a crash (index rebuilt) finds the same candidates.
+        matches = self.index.search(vec.astype(np.float32), min(k, len(self.index)), exact=len(self.index) <= EXACT_SEARCH_STORIES)
         return [int(key) for key in matches.keys]
 
     def save(self, path: Path, stamp: str) -> None:
