@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXAMPLES ?= ../shared/examples
 OUT ?= out
 
-.PHONY: demo test bench-extraction bench-dedup bench-embeddings bench-scorer train-scorer bench-cluster train-linker bench-spark clean-venv
+.PHONY: demo test bench-extraction bench-dedup bench-embeddings bench-scorer train-scorer bench-cluster train-linker bench-spark bench-bad-input clean-venv
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,9 @@ train-linker: $(BIN)/.installed
 
 bench-spark: $(BIN)/.installed
 	$(BIN)/python bench/spark.py
+
+bench-bad-input: $(BIN)/.installed
+	$(BIN)/python bench/bad_input.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional
 
 import typer
 from rich.console import Console
@@ -21,11 +21,12 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from . import __version__
 from .article import Article
 from .cli_options import (
-    _INPUTS, _OUTPUT, _FORMAT, _MAX_BYTES, _QUIET, _CLEAN_FIRST, _JACCARD, _CONTAINMENT, _THRESHOLD,
+    _INPUTS, _OUTPUT, _FORMAT, _MAX_BYTES, _DOC_TIMEOUT, _QUIET, _CLEAN_FIRST, _JACCARD, _CONTAINMENT, _THRESHOLD,
 )
 from .errors import InputError, SamestoryError, UsageError
 from .ingest import FORMATS, Limits, expand_paths, iter_input
 from .ingest.source import MiB
+from .timeout import DEFAULT_SECONDS
 
 app = typer.Typer(
     name="samestory",
@@ -103,6 +104,17 @@ class Reporter:
         self.errors += 1
         self._progress.console.print(f"samestory: error: {exc}", markup=False)
 
+    def phase(self, what: str, total: int) -> Callable[[int], None]:
+        """A second bar for work after reading (clustering): returns ``advance(n)``."""
+        task = self._progress.add_task(what, total=total, items=0, errors=self.errors)
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            self._progress.update(task, completed=done[0], items=done[0], errors=self.errors)
+
+        return advance
+
     def summary(self, written: int, out: str | None) -> None:
         if self.quiet:
             return
@@ -145,6 +157,7 @@ def clean(
     keep_html: bool = typer.Option(False, "--keep-html", help="Also write the raw 'html' field of articles that had one."),
     detect_lang: bool = typer.Option(True, "--lang/--no-lang", help="Detect the language of articles without a 'lang'."),
     max_mb: float = _MAX_BYTES,
+    doc_timeout: float = _DOC_TIMEOUT,
     quiet: bool = _QUIET,
 ) -> None:
     """Extract each article's title, date, byline, language and main text, and strip boilerplate.
@@ -156,10 +169,10 @@ def clean(
     from .output import open_writer
 
     fmt = _check_format(format)
-    limits = _limits(max_mb)
+    limits = _limits(max_mb, doc_timeout)
     paths = _expand(inputs)
     with _writer(open_writer, output) as writer, Reporter(paths, quiet, "cleaning") as reporter:
-        for cleaned in _cleaned(iter_articles(paths, fmt, limits, reporter), reporter, detect_lang=detect_lang):
+        for cleaned in _cleaned(iter_articles(paths, fmt, limits, reporter), reporter, detect_lang=detect_lang, max_seconds=limits.max_seconds):
             writer.write(cleaned.to_row(keep_html=keep_html))
     reporter.summary(writer.count, output)
     raise typer.Exit(1 if reporter.errors else 0)
@@ -183,6 +196,7 @@ def dedup(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes for fingerprinting (default: one per core); 1 = one process. Inputs under 8,000 articles always run in one."),
     format: str = _FORMAT,
     max_mb: float = _MAX_BYTES,
+    doc_timeout: float = _DOC_TIMEOUT,
     quiet: bool = _QUIET,
 ) -> None:
     """Find exact and near-duplicate copies and group them.
@@ -197,10 +211,10 @@ def dedup(
 
     config = DedupConfig(jaccard=jaccard, containment=containment)
     fmt = _check_format(format)
-    limits = _limits(max_mb)
+    limits = _limits(max_mb, doc_timeout)
     paths = _expand(inputs)
     with _writer(open_writer, output) as writer, Reporter(paths, quiet, "dedup") as reporter:
-        articles = _unique_ids(_cleaned(iter_articles(paths, fmt, limits, reporter), reporter, clean_first), reporter)
+        articles = _unique_ids(_cleaned(iter_articles(paths, fmt, limits, reporter), reporter, clean_first, max_seconds=limits.max_seconds), reporter)
         if store is None:
             rows = dedup_batch(articles, config, workers=workers)
         else:
@@ -239,6 +253,8 @@ def compare(
     model: str = typer.Option("accurate", "--model", "-m", help=_MODEL_HELP),
     clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Clean both articles first."),
     format: str = _FORMAT,
+    max_mb: float = _MAX_BYTES,
+    doc_timeout: float = _DOC_TIMEOUT,
 ) -> None:
     """Compare two articles: same story or not, near-copy or not, and the passages they share.
 
@@ -254,7 +270,9 @@ def compare(
 
     fmt = _check_format(format)
     _check_model(model)
-    pair = [_one_article(path, fmt, clean_first) for path in (a, b)]
+    limits = _limits(max_mb, doc_timeout)
+    read = [_one_article(path, fmt, clean_first, limits) for path in (a, b)]
+    pair = [article for article, _ in read]
     try:
         verdict = compare_articles(*pair, model=model)
     except ScorerError as exc:
@@ -262,8 +280,10 @@ def compare(
         raise typer.Exit(1) from None
     if as_json:
         typer.echo(json.dumps(verdict, ensure_ascii=False))
-        return
-    _print_verdict(verdict, pair)
+    else:
+        _print_verdict(verdict, pair)
+    # Some record of A or B failed (reported above): the verdict stands, the exit status says so.
+    raise typer.Exit(1 if any(failed for _, failed in read) else 0)
 
 
 @app.command(
@@ -284,6 +304,7 @@ def score_pairs(
     batch: int = typer.Option(256, "--batch", min=1, max=100_000, help="Pairs scored together (embedding calls are batched)."),
     format: str = typer.Option("auto", "--format", "-f", help="Input format: auto, jsonl, json, csv or parquet."),
     max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help="Largest single row to read, in MiB."),
+    doc_timeout: float = _DOC_TIMEOUT,
     quiet: bool = _QUIET,
 ) -> None:
     """Score many pairs of articles: is each pair the same story?
@@ -301,7 +322,7 @@ def score_pairs(
     if format != "auto" and format not in TABLE_FORMATS:
         raise typer.BadParameter(f"{format!r} is not a pair format; choose auto or one of {', '.join(TABLE_FORMATS)}", param_hint="--format")
     _check_model(model)
-    limits = _limits(max_mb)
+    limits = _limits(max_mb, doc_timeout)
     scorer = Scorer(model)
     with _writer(open_writer, output) as writer, Reporter([pairs_file], quiet, "scoring", unit="pairs") as reporter:
         pending: list = []
@@ -312,14 +333,14 @@ def score_pairs(
             reporter.items += 1
             pending.append(item)
             if len(pending) >= batch:
-                _score_batch(scorer, pending, writer, reporter, clean_first)
+                _score_batch(scorer, pending, writer, reporter, clean_first, limits.max_seconds)
                 pending = []
-        _score_batch(scorer, pending, writer, reporter, clean_first)
+        _score_batch(scorer, pending, writer, reporter, clean_first, limits.max_seconds)
     reporter.summary(writer.count, output)
     raise typer.Exit(1 if reporter.errors else 0)
 
 
-def _score_batch(scorer, records: list, writer, reporter: Reporter, clean_first: bool) -> None:
+def _score_batch(scorer, records: list, writer, reporter: Reporter, clean_first: bool, max_seconds: float | None = None) -> None:
     """Clean, score and write one batch of pair records; a pair that fails is reported alone."""
     from .clean import clean_article
     from .scorer import unscorable
@@ -328,7 +349,7 @@ def _score_batch(scorer, records: list, writer, reporter: Reporter, clean_first:
     ready = []
     for rec in records:
         try:
-            sides = [clean_article(x) if clean_first else x for x in (rec.a, rec.b)]
+            sides = [clean_article(x, max_seconds=max_seconds) if clean_first else x for x in (rec.a, rec.b)]
         except SamestoryError as exc:
             reporter.error(InputError(rec.origin, str(exc)))
             continue
@@ -369,6 +390,8 @@ def cluster(
     clean_first: bool = _CLEAN_FIRST,
     format: str = _FORMAT,
     max_mb: float = _MAX_BYTES,
+    doc_timeout: float = _DOC_TIMEOUT,
+    workers: Optional[int] = typer.Option(None, "--workers", min=0, help="Processes that analyse articles ahead of the linking (default: one if there is a second core); 0 = none. Inputs under 2,000 articles use none. Same stories either way."),
     quiet: bool = _QUIET,
 ) -> None:
     """Group articles into stories: the same event, told by many outlets, across its days.
@@ -384,16 +407,18 @@ def cluster(
 
     config = ClusterConfig.for_threshold(threshold)
     fmt = _check_format(format)
-    limits = _limits(max_mb)
+    limits = _limits(max_mb, doc_timeout)
     paths = _expand(inputs)
     import tempfile
 
-    with _writer(open_writer, output) as writer, Reporter(paths, quiet, "clustering") as reporter:
-        articles = list(_unique_ids(_cleaned(iter_articles(paths, fmt, limits, reporter), reporter, clean_first, detect_lang=True), reporter))
+    with _writer(open_writer, output) as writer, Reporter(paths, quiet, "reading") as reporter:
+        articles = list(_unique_ids(_cleaned(iter_articles(paths, fmt, limits, reporter), reporter, clean_first, detect_lang=True,
+                                              max_seconds=limits.max_seconds), reporter))
         try:
             with tempfile.TemporaryDirectory(prefix="samestory-cluster-") as tmp:
                 with Store(store if store is not None else Path(tmp) / "store") as st:
-                    rows = StoryClusterer(st, config).add(articles)
+                    rows = StoryClusterer(st, config).add(articles, workers=workers,
+                                                          progress=reporter.phase("clustering", len(articles)))
         except (StoreError, ClusterError) as exc:
             reporter.error(str(exc))
             raise typer.Exit(1) from None
@@ -467,6 +492,7 @@ def serve(
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
     token: Optional[str] = typer.Option(None, "--token", envvar="SAMESTORY_TOKEN", help="API token the writing endpoints need (Authorization: Bearer TOKEN); default: $SAMESTORY_TOKEN, else none."),
     max_mb: float = typer.Option(20.0, "--max-body", metavar="MIB", help="Largest request body accepted, in MiB."),
+    doc_timeout: float = _DOC_TIMEOUT,
 ) -> None:
     """Serve the HTTP API (JSON under /api/, docs at /docs) and the web page (at /) over a store."""
     from .serve import run
@@ -478,25 +504,32 @@ def serve(
         _err.print(f"samestory: warning: listening on {host} without an API token: anyone who reaches it can add articles", markup=False)
     _err.print(f"samestory: serving {store} at http://{'[' + host + ']' if ':' in host else host}:{port}/ (API docs at /docs)", markup=False)
     try:
-        run(store, host=host, port=port, token=token or None, max_body_bytes=int(max_mb * MiB))
+        run(store, host=host, port=port, token=token or None, max_body_bytes=int(max_mb * MiB), doc_timeout=doc_timeout or None)
     except StoreError as exc:
         _err.print(f"samestory: error: {exc}", markup=False)
         raise typer.Exit(1) from None
 
 
-def _one_article(path: str, fmt: str, clean_first: bool) -> Article:
+def _one_article(path: str, fmt: str, clean_first: bool, limits: Limits) -> tuple[Article, bool]:
+    """The one article of ``path`` (cleaned) and whether some record of the file failed (reported here)."""
     from .clean import clean_article
 
-    items = list(iter_input(path, fmt))
+    items = list(iter_input(path, fmt, limits))
     articles = [i for i in items if isinstance(i, Article)]
-    for item in items:
-        if isinstance(item, InputError):
-            _err.print(f"samestory: error: {item}", markup=False)
+    errors = [i for i in items if isinstance(i, InputError)]
+    for item in errors:
+        _err.print(f"samestory: error: {item}", markup=False)
     if len(articles) != 1:
         what = "no article" if not articles else f"{len(articles)} articles"
         _err.print(f"samestory: error: {path}: holds {what}; compare takes one article a file", markup=False)
         raise typer.Exit(1 if not articles else 2)
-    return clean_article(articles[0]) if clean_first else articles[0]
+    if not clean_first:
+        return articles[0], bool(errors)
+    try:
+        return clean_article(articles[0], max_seconds=limits.max_seconds), bool(errors)
+    except SamestoryError as exc:
+        _err.print(f"samestory: error: {articles[0].origin or path}: {exc}", markup=False)
+        raise typer.Exit(1) from None
 
 
 def _print_verdict(verdict: dict, pair: list[Article]) -> None:
@@ -516,7 +549,8 @@ def _print_verdict(verdict: dict, pair: list[Article]) -> None:
         out.print(f"  A[{p['a_start']}:{p['a_end']}] B[{p['b_start']}:{p['b_end']}]  {text}", markup=False)
 
 
-def _cleaned(articles: Iterator[Article], reporter: Reporter, enabled: bool = True, detect_lang: bool = False) -> Iterator[Article]:
+def _cleaned(articles: Iterator[Article], reporter: Reporter, enabled: bool = True, detect_lang: bool = False,
+             max_seconds: float | None = None) -> Iterator[Article]:
     """The clean stage over a stream; a record that fails is reported and skipped."""
     from .clean import clean_article
 
@@ -526,7 +560,7 @@ def _cleaned(articles: Iterator[Article], reporter: Reporter, enabled: bool = Tr
             yield article
             continue
         try:
-            yield clean_article(article, detect_lang=detect_lang)
+            yield clean_article(article, detect_lang=detect_lang, max_seconds=max_seconds)
         except SamestoryError as exc:
             reporter.error(InputError(article.origin or "?", str(exc)))
 
@@ -549,11 +583,13 @@ def _check_format(fmt: str) -> str:
     return fmt
 
 
-def _limits(max_mb: float) -> Limits:
+def _limits(max_mb: float, doc_timeout: float | None = DEFAULT_SECONDS) -> Limits:
     if max_mb <= 0:
         raise typer.BadParameter("must be above 0", param_hint="--max-bytes")
+    if doc_timeout is not None and doc_timeout < 0:
+        raise typer.BadParameter("must be 0 (no limit) or above", param_hint="--doc-timeout")
     n = int(max_mb * MiB)
-    return Limits(max_document_bytes=n, max_record_bytes=n)
+    return Limits(max_document_bytes=n, max_record_bytes=n, max_seconds=doc_timeout or None)
 
 
 def _expand(inputs: list[str]) -> list[str]:

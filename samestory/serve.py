@@ -43,6 +43,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import __version__
 from .article import Article
 from .errors import InputError, SamestoryError
+from .ingest.source import Limits
+from .timeout import DEFAULT_SECONDS
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -129,10 +131,12 @@ class CompareRequest(BaseModel):
 class _State:
     """The open store, its clusterer (made on the first write) and the lock around both."""
 
-    def __init__(self, store_dir: Path):
+    def __init__(self, store_dir: Path, limits: Limits = Limits()):
         from .store import Store
 
         self.store_dir = store_dir
+        #: Size and time limits per document of what requests bring (the time limit also bounds cleaning).
+        self.limits = limits
         self.store = Store(store_dir)
         self.lock = threading.RLock()
         self._clusterer = None
@@ -174,13 +178,16 @@ class _State:
             return self._scorers[model]
 
 
-def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
+def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY,
+               doc_timeout: float | None = DEFAULT_SECONDS) -> FastAPI:
     """The samestory web application over the store in ``store_dir`` (created when new).
 
     ``token``: when given, ``POST /api/articles`` needs ``Authorization: Bearer TOKEN``.
     ``max_body_bytes``: larger request bodies are refused with 413.
+    ``doc_timeout``: seconds one uploaded document may take to extract, and again to clean
+    (None or 0: no limit); one over it is reported among the request's errors.
     """
-    state = _State(Path(store_dir))
+    state = _State(Path(store_dir), Limits(max_seconds=doc_timeout or None))
     app = FastAPI(
         title="samestory",
         version=__version__,
@@ -249,7 +256,8 @@ def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_
         if format != "auto" and format not in FORMATS:
             raise ApiError(422, f"format {format!r} is not one of auto, {', '.join(FORMATS)}")
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        items: list[Article | InputError] = []
+        # Reading, extraction and cleaning run in a worker thread (_run_locked), never in the event
+        # loop: a slow page must not stop the service answering other requests.
         if ctype == "multipart/form-data":
             try:
                 form = await request.form()
@@ -261,19 +269,18 @@ def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_
             fmt = form.get("format") if isinstance(form.get("format"), str) else format
             if fmt != "auto" and fmt not in FORMATS:
                 raise ApiError(422, f"format {fmt!r} is not one of auto, {', '.join(FORMATS)}")
-            for upload in files:
-                items.extend(_read(await upload.read(), upload.filename or "upload", fmt))
+            uploads = [(await upload.read(), upload.filename or "upload", fmt) for upload in files]
         else:
             body = await request.body()
             if not body.strip():
                 raise ApiError(400, "empty body: send article records as JSON, or a file")
             if ctype in ("application/json", "text/json") or (not ctype and body.lstrip()[:1] in (b"[", b"{")):
-                items = _json_records(body)
-            else:
-                items = _read(body, filename, format)
-        return await _run_locked(_add, state, items, clean)
+                return await _run_locked(_add_json, state, body, clean)
+            uploads = [(body, filename, format)]
+        return await _run_locked(_add_files, state, uploads, clean)
 
-    @app.get("/api/articles/{article_id}", tags=["articles"], summary="One stored article")
+    # ":path": ids may hold slashes (feed entries use their guid, often a URL), sent URL-encoded or not.
+    @app.get("/api/articles/{article_id:path}", tags=["articles"], summary="One stored article")
     def get_article(article_id: str) -> dict:
         with state.snapshot():
             article = _stored(state, article_id)
@@ -330,7 +337,7 @@ def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_
             row["summary"] = row["summary"][:400]
         return {"page": page, "per_page": per_page, "total": total, "pages": max(1, -(-total // per_page)), "stories": stories}
 
-    @app.get("/api/stories/{story_id}", tags=["stories"], summary="One story with its view")
+    @app.get("/api/stories/{story_id:path}", tags=["stories"], summary="One story with its view")
     def get_story(story_id: str) -> dict:
         from .stories import story_row
         from .storyview import cached_view, story_members
@@ -361,9 +368,9 @@ def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_
             if stored_id is not None:
                 pair.append(_stored(state, stored_id))
                 continue
-            article = _record(record, f"'{side}'")
+            article = _record(record, f"'{side}'", state.limits)
             try:
-                pair.append(clean_article(article) if req.clean else article)
+                pair.append(clean_article(article, max_seconds=state.limits.max_seconds) if req.clean else article)
             except SamestoryError as exc:
                 raise ApiError(422, f"'{side}': {exc}") from None
         try:
@@ -387,21 +394,25 @@ def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_
 # ------------------------------------------------------------------------------------------- helpers
 
 
-def _read(data: bytes, name: str, fmt: str) -> list:
+def _read(data: bytes, name: str, fmt: str, limits: Limits) -> list:
     from .ingest import read_bytes
 
     try:
-        return list(read_bytes(data, name=name, format=fmt))
+        return list(read_bytes(data, name=name, format=fmt, limits=limits))
     except InputError as exc:
         return [exc]
     except Exception as exc:  # a reader failing on odd bytes: the upload's fault, said as such
         return [InputError(name, f"cannot read ({type(exc).__name__}: {exc})")]
 
 
-def _json_records(body: bytes) -> list:
+def _json_records(body: bytes, limits: Limits) -> list:
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = _loads(body)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and body.lstrip()[:1] == b"{":  # JSON Lines sent as JSON: read line by line
+            return _read(body, "body", "jsonl", limits)
+        raise ApiError(400, f"malformed JSON: {exc}") from None
+    except ValueError as exc:
         raise ApiError(400, f"malformed JSON: {exc}") from None
     if isinstance(doc, dict) and isinstance(doc.get("articles"), list):
         doc = doc["articles"]
@@ -411,15 +422,25 @@ def _json_records(body: bytes) -> list:
         raise ApiError(422, f"expected a list of article objects or one object, got {type(doc).__name__}")
     if not doc:
         raise ApiError(422, "the list holds no article")
-    from .ingest.records import record_article
+    from .ingest.records import ARTICLES, make_item
 
-    return [record_article(rec, "body", f"record {i}") for i, rec in enumerate(doc, 1)]
+    return [make_item(ARTICLES, rec, "body", f"record {i}", limits) for i, rec in enumerate(doc, 1)]
 
 
-def _record(record: dict, where: str) -> Article:
-    from .ingest.records import record_article
+def _loads(body: bytes):
+    """A JSON body: UTF-8, -16 or -32 as JSON allows; bytes that are not are decoded as the file readers do."""
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        from .ingest.source import decode_text
 
-    item = record_article(record, where, "record")
+        return json.loads(decode_text(body)[0])
+
+
+def _record(record: dict, where: str, limits: Limits) -> Article:
+    from .ingest.records import ARTICLES, make_item
+
+    item = make_item(ARTICLES, record, where, "record", limits)
     if isinstance(item, InputError):
         raise ApiError(422, str(item))
     return item
@@ -459,6 +480,19 @@ async def _run_locked(fn, *args):
     return await run_in_threadpool(fn, *args)
 
 
+def _add_files(state: _State, uploads: list[tuple[bytes, str, str]], clean: bool):
+    """Read uploaded files (bytes, name, format), then :func:`_add` their articles."""
+    items: list = []
+    for data, name, fmt in uploads:
+        items.extend(_read(data, name, fmt, state.limits))
+    return _add(state, items, clean)
+
+
+def _add_json(state: _State, body: bytes, clean: bool):
+    """Read a JSON body of article records, then :func:`_add` them."""
+    return _add(state, _json_records(body, state.limits), clean)
+
+
 def _add(state: _State, items: list, clean: bool):
     """Clean and cluster the articles of one request, in one locked write (rolled back whole on failure)."""
     from .clean import clean_article
@@ -471,7 +505,7 @@ def _add(state: _State, items: list, clean: bool):
             errors.append(str(item))
             continue
         try:
-            article = clean_article(item) if clean else item
+            article = clean_article(item, max_seconds=state.limits.max_seconds) if clean else item
         except SamestoryError as exc:
             errors.append(f"{item.origin or '?'}: {exc}")
             continue
@@ -487,7 +521,7 @@ def _add(state: _State, items: list, clean: bool):
         raise ApiError(422 if errors else 400, "no article could be read" + (": " + "; ".join(errors[:20]) if errors else ""))
     with state.lock:
         try:
-            rows = state.clusterer().add(articles)
+            rows = state.clusterer().add(articles, workers=0)  # no worker processes inside the service
         except (StoreError, ClusterError) as exc:
             raise ApiError(503, f"the store cannot take the articles now: {exc}") from None
     titles = {a.id: a.title for a in articles}
@@ -496,11 +530,11 @@ def _add(state: _State, items: list, clean: bool):
 
 
 def run(store_dir: str | os.PathLike[str], host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
-        max_body_bytes: int = DEFAULT_MAX_BODY, log_level: str = "info") -> None:
+        max_body_bytes: int = DEFAULT_MAX_BODY, log_level: str = "info", doc_timeout: float | None = DEFAULT_SECONDS) -> None:
     """Serve the application with uvicorn until interrupted."""
     import uvicorn
 
-    app = create_app(store_dir, token=token, max_body_bytes=max_body_bytes)
+    app = create_app(store_dir, token=token, max_body_bytes=max_body_bytes, doc_timeout=doc_timeout)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

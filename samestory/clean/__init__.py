@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from ..article import Article
 from ..normalize import clean_line, for_matching, nfc
+from ..timeout import run_with_time_limit
 from .language import detect_language, normalise_code
 from .scraped import Scraped, split_scraped
 
@@ -25,12 +26,18 @@ _SITE_WORDS = {"news", "weather", "sports", "breaking", "headlines", "online", "
 _SITE_SEPARATORS = re.compile(r"\s+(?:[|–—•·]|-{1,2}|::)\s+")
 
 
-def clean_article(article: Article, *, detect_lang: bool = True) -> Article:
+def clean_article(article: Article, *, detect_lang: bool = True, max_seconds: float | None = None) -> Article:
     """A cleaned copy of ``article`` (the input is not changed).
 
     Fields the input already had (title, date, byline, lang) are kept; the
-    text only fills in those it lacks.
+    text only fills in those it lacks. ``max_seconds``: raise
+    :class:`~samestory.timeout.TimeLimitExceeded` (a SamestoryError) when
+    cleaning takes longer (None: no limit; the command line's --doc-timeout).
     """
+    return run_with_time_limit(max_seconds, _clean, article, detect_lang, what="cleaning")
+
+
+def _clean(article: Article, detect_lang: bool) -> Article:
     text = nfc(article.text or "")
     given_title = clean_title(nfc(article.title), article.url, article.source) if article.title else None
     found = split_scraped(text, given_title or None)
@@ -53,10 +60,10 @@ def clean_article(article: Article, *, detect_lang: bool = True) -> Article:
     return cleaned
 
 
-def clean_articles(articles: Iterable[Article], *, detect_lang: bool = True) -> Iterator[Article]:
+def clean_articles(articles: Iterable[Article], *, detect_lang: bool = True, max_seconds: float | None = None) -> Iterator[Article]:
     """:func:`clean_article` over a stream."""
     for article in articles:
-        yield clean_article(article, detect_lang=detect_lang)
+        yield clean_article(article, detect_lang=detect_lang, max_seconds=max_seconds)
 
 
 def clean_title(title: str | None, url: str | None = None, source: str | None = None) -> str | None:

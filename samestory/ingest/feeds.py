@@ -21,6 +21,7 @@ import feedparser
 from ..article import Article
 from ..dates import to_iso
 from ..errors import InputError
+from ..timeout import TimeLimitExceeded, run_with_time_limit
 from .html import _host as _html_host
 from .html import extract_html
 from .source import InputFile, Limits
@@ -46,7 +47,9 @@ def read_feed(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
         # A stream, never bytes or a string: feedparser opens those as a path or URL.
         # Not sanitized: the HTML is only turned into text here, never shown,
         # and sanitizing strips <html> and <body>, hiding full pages from trafilatura.
-        parsed = feedparser.parse(io.BytesIO(data), sanitize_html=False)
+        parsed = run_with_time_limit(limits.max_seconds, feedparser.parse, io.BytesIO(data), sanitize_html=False, what="parsing the feed")
+    except TimeLimitExceeded as exc:
+        raise InputError(inp.name, str(exc)) from None
     except (ValueError, LookupError) as exc:  # feedparser chokes on some bogus encoding declarations
         reason = f"{type(exc).__name__}: {_bozo_reason(exc)}"
         raise InputError(inp.name, f"not a valid RSS or Atom feed ({reason})") from None
@@ -62,9 +65,11 @@ def read_feed(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
     for i, entry in enumerate(entries, 1):
         location = f"entry {i}"
         try:
-            yield _entry_article(entry, source, feed.get("language"), inp.name, location)
+            yield run_with_time_limit(limits.max_seconds, _entry_article, entry, source, feed.get("language"), inp.name, location)
         except InputError as exc:
             yield exc
+        except TimeLimitExceeded as exc:
+            yield InputError(inp.name, str(exc), location)
         except Exception as exc:  # a library failing on one odd value costs only this entry
             yield InputError(inp.name, f"cannot read the entry ({type(exc).__name__}: {_bozo_reason(exc)})", location)
 

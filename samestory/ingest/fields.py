@@ -29,7 +29,9 @@ def article_from_record(record: Mapping[str, Any], source: str, location: str) -
     values: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in record.items():
-        key = str(key)
+        # Lone surrogates ("\ud800" escapes in JSON) cannot be written as UTF-8: replace them in
+        # every key and string, not only the interface fields, or the writers and the store fail.
+        key = without_surrogates(str(key))
         if _missing(value):
             value = None
         if key in _STRING_FIELDS:
@@ -42,9 +44,9 @@ def article_from_record(record: Mapping[str, Any], source: str, location: str) -
                     raise InputError(source, f"field '{key}' should be a string, got {_kind(value)}", location)
             values[key] = value
         elif key == "date":
-            values["date"] = value
+            values["date"] = _no_surrogates(value)
         else:
-            extra[key] = value
+            extra[key] = _no_surrogates(value)
     text = values.get("text") or ""
     html = values.get("html") or ""
     if not text.strip() and not html.strip():
@@ -71,6 +73,17 @@ def article_from_record(record: Mapping[str, Any], source: str, location: str) -
         fill_from_html(article, html, source, location)
     article.ensure_id()
     return article
+
+
+def _no_surrogates(value: Any) -> Any:
+    """``value`` with lone surrogates replaced in every string of it (lists and objects too)."""
+    if isinstance(value, str):
+        return without_surrogates(value)
+    if isinstance(value, list):
+        return [_no_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_no_surrogates(str(k)): _no_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _missing(value: Any) -> bool:

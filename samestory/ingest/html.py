@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from ..article import Article
 from ..dates import to_iso
 from ..errors import InputError
+from ..timeout import TimeLimitExceeded, run_with_time_limit
 from .source import InputFile, Limits, decode_text
 
 # trafilatura logs every page it finds no text in; the caller reports that.
@@ -55,11 +56,12 @@ def extract_html(html: str, url: str | None = None) -> dict | None:
     return doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
 
 
-def fill_from_html(article: Article, html: str, source: str, location: str | None = None) -> Article:
-    """Fill an Article's empty fields from its page; raise InputError if no text."""
+def fill_from_html(article: Article, html: str, source: str, location: str | None = None, max_seconds: float | None = None) -> Article:
+    """Fill an Article's empty fields from its page; raise InputError if no text
+    or if extraction takes longer than ``max_seconds`` (None: no limit)."""
     try:
-        found = extract_html(html, article.url)
-    except ValueError as exc:
+        found = run_with_time_limit(max_seconds, extract_html, html, article.url)
+    except (ValueError, TimeLimitExceeded) as exc:
         raise InputError(source, str(exc), location) from None
     text = (found or {}).get("text") or ""
     if not text.strip():
@@ -83,7 +85,7 @@ def read_html(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
         raise InputError(inp.name, "empty file")
     html, _ = decode_text(data, _declared_charset(data))
     article = Article(html=html, origin=inp.name)
-    fill_from_html(article, html, inp.name)
+    fill_from_html(article, html, inp.name, max_seconds=limits.max_seconds)
     article.ensure_id()
     yield article
 

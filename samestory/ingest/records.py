@@ -18,8 +18,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..article import CORE_FIELDS, Article
 from ..errors import InputError
+from ..timeout import TimeLimitExceeded, run_with_time_limit
 from .fields import article_from_record
-from .source import InputFile, Limits, bom_encoding, decode_line, decode_text, human_size, iter_lines
+from .source import InputFile, Limits, bom_encoding, decode_line, decode_text, human_size, iter_lines, mostly_utf8
 
 #: Where a line ends: after LF, or after a CR not followed by LF (csv's newline="" rules).
 _LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
@@ -62,7 +63,7 @@ def read_jsonl(inp: InputFile, limits: Limits, kind: RecordKind | None = None) -
         except InputError as exc:
             yield exc
             continue
-        yield kind.make(record, inp.name, location)
+        yield make_item(kind, record, inp.name, location, limits)
 
 
 def read_json(inp: InputFile, limits: Limits, kind: RecordKind | None = None) -> Iterator[Article | InputError]:
@@ -81,7 +82,7 @@ def read_json(inp: InputFile, limits: Limits, kind: RecordKind | None = None) ->
     if not isinstance(doc, list):
         raise InputError(inp.name, f"expected a list of article objects or one object, got {_kind(doc)}")
     for i, record in enumerate(doc, 1):
-        yield kind.make(record, inp.name, f"record {i}")
+        yield make_item(kind, record, inp.name, f"record {i}", limits)
 
 
 def record_article(record: Any, source: str, location: str) -> Article | InputError:
@@ -102,6 +103,14 @@ def record_article(record: Any, source: str, location: str) -> Article | InputEr
 ARTICLES = RecordKind(record_article, ("text", "html"))
 
 
+def make_item(kind: RecordKind, record: Any, source: str, location: str, limits: Limits) -> Any:
+    """``kind.make`` of one record within the per-document time limit (an extracted ``html`` field can be slow)."""
+    try:
+        return run_with_time_limit(limits.max_seconds, kind.make, record, source, location)
+    except TimeLimitExceeded as exc:
+        return InputError(source, str(exc), location)
+
+
 def _missing_columns(kind: RecordKind, names: list[str], where: str) -> str:
     wanted = " or ".join(repr(k) for k in kind.needs_any)
     shown = ", ".join(repr(n[:40]) for n in names[:12]) + (", ..." if len(names) > 12 else "")
@@ -114,7 +123,7 @@ def _parse_json(text: str, source: str, location: str | None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         where = f"column {exc.colno}" if exc.lineno == 1 else f"line {exc.lineno}, column {exc.colno}"
-        raise InputError(source, f"malformed JSON: {exc.msg} ({where})", location) from None
+        raise InputError(source, f"malformed JSON: {exc.msg.removesuffix(' at')} ({where})", location) from None
     except RecursionError:
         raise InputError(source, "malformed JSON: nested too deeply", location) from None
     except ValueError as exc:  # e.g. an integer too long to convert
@@ -176,7 +185,7 @@ def read_csv(inp: InputFile, limits: Limits, kind: RecordKind | None = None) -> 
             continue
         record = {name: (cell if cell != "" else None) for name, cell in zip(names, row) if name}
         oversized = _oversized_field(record, limits.max_record_bytes)
-        yield InputError(inp.name, oversized, location) if oversized else kind.make(record, inp.name, location)
+        yield InputError(inp.name, oversized, location) if oversized else make_item(kind, record, inp.name, location, limits)
 
 
 class _Lines:
@@ -205,9 +214,10 @@ class _Lines:
 def _text_lines(inp: InputFile, limits: Limits) -> Iterator[tuple[int, str | InputError]]:
     """``(line number, text)`` of a CSV file, decoding without ever failing.
 
-    UTF-8 files are decoded line by line (a stray cp1252 line still reads);
-    a file whose first 64 KB are not UTF-8 is read as cp1252 throughout, the
-    usual encoding of spreadsheets saved on Windows. UTF-16 files (Excel's
+    UTF-8 files are decoded line by line (a stray cp1252 line or cell still
+    reads, and so does a file that is UTF-8 with cp1252 rows mixed in); a file
+    whose first 64 KB hold no UTF-8 is read as cp1252 throughout, the usual
+    encoding of spreadsheets saved on Windows. UTF-16 files (Excel's
     "Unicode text") cannot be split on bytes, so they are read whole.
     """
     head = inp.peek(65536)
@@ -216,7 +226,7 @@ def _text_lines(inp: InputFile, limits: Limits) -> Iterator[tuple[int, str | Inp
         text = inp.read_document(limits.max_document_bytes).decode(enc, errors="replace")
         yield from enumerate(_LINE_END.split(text), 1)
         return
-    decode = decode_line if _is_utf8(head) else _decode_cp1252
+    decode = decode_line if _is_utf8(head) or mostly_utf8(head) else _decode_cp1252
     for lineno, line in iter_lines(inp, limits.max_record_bytes):
         if isinstance(line, InputError):
             yield lineno, line
@@ -281,28 +291,39 @@ def read_parquet(inp: InputFile, limits: Limits, kind: RecordKind | None = None)
         raise InputError(inp.name, f"not a valid Parquet file ({_brief(exc)})") from None
     if not any(k in names for k in kind.needs_any):
         raise InputError(inp.name, _missing_columns(kind, names, "the columns are"))
-    batches = pfile.iter_batches(batch_size=1024)
+    # One row group at a time: the groups are independent, so damage in one costs only its rows.
     row = 0
-    while True:
+    for group in range(pfile.num_row_groups):
         try:
-            batch = next(batches)
-        except StopIteration:
-            return
+            group_rows = pfile.metadata.row_group(group).num_rows
+            batches = pfile.iter_batches(batch_size=1024, row_groups=[group])
         except broken as exc:
-            message = f"corrupt Parquet data ({_brief(exc)}); the rows after it were not read"
-            yield InputError(inp.name, message, f"row {row + 1}")
+            yield InputError(inp.name, f"corrupt Parquet metadata of row group {group + 1} ({_brief(exc)}); the rows after it were not read",
+                             f"row {row + 1}")
             return
-        for record in _batch_rows(batch):
-            row += 1
-            location = f"row {row}"
-            if isinstance(record, Exception):
-                yield InputError(inp.name, f"cannot convert the row's values ({_brief(record)})", location)
-                continue
-            oversized = _oversized_field(record, limits.max_record_bytes)
-            if oversized:
-                yield InputError(inp.name, oversized, location)
-                continue
-            yield kind.make(_decode_binary(record), inp.name, location)
+        end = row + group_rows
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except broken as exc:
+                rows = f"rows {row + 1}-{end} were" if end > row + 1 else f"row {row + 1} was"
+                message = f"corrupt Parquet data in row group {group + 1} ({_brief(exc)}); its {rows} skipped"
+                yield InputError(inp.name, message, f"row {row + 1}")
+                break
+            for record in _batch_rows(batch):
+                row += 1
+                location = f"row {row}"
+                if isinstance(record, Exception):
+                    yield InputError(inp.name, f"cannot convert the row's values ({_brief(record)})", location)
+                    continue
+                oversized = _oversized_field(record, limits.max_record_bytes)
+                if oversized:
+                    yield InputError(inp.name, oversized, location)
+                    continue
+                yield make_item(kind, _decode_binary(record), inp.name, location, limits)
+        row = max(row, end)  # the numbering goes on after a damaged group
 
 
 def _batch_rows(batch: Any) -> list[dict[str, Any] | Exception]:

@@ -12,6 +12,7 @@ import codecs
 import gzip
 import io
 import os
+import re
 import sys
 import unicodedata
 import zlib
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from ..errors import InputError
+from ..timeout import DEFAULT_SECONDS
 
 MiB = 1024 * 1024
 
@@ -31,11 +33,14 @@ class Limits:
 
     ``max_document_bytes`` bounds a whole-file article (text, HTML page, feed,
     JSON document); ``max_record_bytes`` bounds one JSONL line, CSV row, WARC
-    record or Parquet cell.
+    record or Parquet cell. ``max_seconds`` bounds the time one document
+    takes to read and extract (one record, page or feed entry; parsing a
+    whole feed); None or 0 for no limit (see :mod:`samestory.timeout`).
     """
 
     max_document_bytes: int = 20 * MiB
     max_record_bytes: int = 20 * MiB
+    max_seconds: float | None = DEFAULT_SECONDS
 
 
 DEFAULT_LIMITS = Limits()
@@ -126,10 +131,15 @@ class InputFile:
             return self.stream.peek(n)[:n] if data else data  # type: ignore[attr-defined]
 
     def read_document(self, limit: int) -> bytes:
-        """Read the whole (decompressed) content, refusing more than ``limit`` bytes."""
-        with self.guard():
-            data = self.stream.read(limit + 1)
-        if len(data) > limit:
+        """Read the whole (decompressed) content, refusing more than ``limit`` bytes.
+
+        A plain file whose size is known to be over the limit is refused before reading.
+        """
+        oversized = self.size is not None and not self.compressed and self.size > limit
+        if not oversized:
+            with self.guard():
+                data = self.stream.read(limit + 1)
+        if oversized or len(data) > limit:
             raise InputError(
                 self.name,
                 f"too large: over {_human(limit)} for one document "
@@ -237,9 +247,12 @@ def binary_reason(sample: bytes) -> str | None:
             return f"binary content: looks like {what}"
     if bom_encoding(sample) in ("utf-16", "utf-32"):
         return None
-    if b"\x00" in sample:
-        return "binary content (NUL bytes); not text, HTML, JSON, CSV, a feed or WARC"
     controls = sum(1 for b in sample if b < 9 or 13 < b < 32 or b == 127)
+    nuls = sample.count(b"\x00")
+    if nuls and not (nuls * 256 <= len(sample) and controls - nuls <= 2):
+        # Stray NULs (at most 1 byte in 256) in text free of other control bytes (a scraper's or exporter's bug)
+        # are text: the line or record holding them fails alone, or the cleaner drops them.
+        return "binary content (NUL bytes); not text, HTML, JSON, CSV, a feed or WARC"
     if controls > max(8, len(sample) // 20):
         return "binary content (control bytes); not text, HTML, JSON, CSV, a feed or WARC"
     return None
@@ -248,22 +261,44 @@ def binary_reason(sample: bytes) -> str | None:
 def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
     """Decode bytes of unknown encoding; return ``(text, encoding used)``.
 
-    Order: byte-order mark, the declared charset, strict UTF-8, then charset
-    detection, preferring cp1252 for Western guesses (the commonest
-    undeclared encoding of scraped news), and cp1252 with replacement last.
+    Order: byte-order mark, the declared charset, strict UTF-8, UTF-8 mixed
+    with cp1252, then charset detection, preferring cp1252 for Western
+    guesses (the commonest undeclared encoding of scraped news), and cp1252
+    with replacement last.
+
+    A declaration is a claim, checked against the bytes: valid UTF-8 with
+    non-ASCII characters is read as UTF-8 whatever single-byte charset the
+    page declares (a lying ``iso-8859-1`` would turn every accent into two
+    characters), and UTF-16 or UTF-32 declared for bytes without a NUL (so
+    written in an ASCII-compatible encoding) is ignored. Text that is mostly
+    UTF-8 with some cp1252 pasted in (see :func:`decode_mixed`) keeps both.
     """
     enc = bom_encoding(data)
     if enc:
         return data.decode(enc, errors="replace"), enc
     if declared:
         try:
-            return data.decode(declared), codecs.lookup(declared).name
-        except (LookupError, UnicodeDecodeError):
-            pass
+            name = codecs.lookup(declared).name
+        except LookupError:
+            name = None
+        if name in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be") and b"\x00" not in data[:4096]:
+            name = None
+        if name and name != "utf-8" and _MULTIBYTE_UTF8.search(data):
+            try:
+                return data.decode("utf-8"), "utf-8"
+            except UnicodeDecodeError:
+                pass
+        if name:
+            try:
+                return data.decode(name), name
+            except UnicodeDecodeError:
+                pass
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if mostly_utf8(data):
+        return decode_mixed(data), "utf-8+cp1252"
     guess = _guess_encoding(data)
     if guess and guess not in _WESTERN:
         try:
@@ -298,11 +333,48 @@ def _mostly_non_latin(text: str) -> bool:
 
 
 def decode_line(line: bytes) -> str:
-    """Decode one record line: UTF-8, else cp1252 (never fails)."""
+    """Decode one record line: UTF-8, its invalid bytes read as cp1252 (never fails)."""
     try:
         return line.decode("utf-8")
     except UnicodeDecodeError:
-        return line.decode("cp1252", errors="replace")
+        return decode_mixed(line)
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start:exc.end].decode("cp1252", errors="replace"), exc.end
+
+
+codecs.register_error("samestory-cp1252", _cp1252_fallback)
+
+
+def decode_mixed(data: bytes) -> str:
+    """UTF-8 where the bytes are valid UTF-8, cp1252 where they are not (a paragraph pasted from
+    a Windows document into a UTF-8 page, a cp1252 row in a UTF-8 export)."""
+    return data.decode("utf-8", errors="samestory-cp1252")
+
+
+#: A valid UTF-8 sequence of two bytes or more (no overlongs, no surrogates).
+_MULTIBYTE_UTF8 = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
+    rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+
+
+def mostly_utf8(data: bytes) -> bool:
+    """Whether bytes that are not valid UTF-8 still hold enough UTF-8 sequences to be UTF-8 with some
+    other bytes mixed in, rather than a single-byte encoding (where valid UTF-8 pairs are accidents)."""
+    sample = data[: 1024 * 1024]
+    sequences = _MULTIBYTE_UTF8.findall(sample)
+    if len(sequences) < 2:
+        return False
+    high = len(sample.translate(None, _ASCII))  # the bytes left once ASCII is deleted
+    invalid = high - sum(map(len, sequences))
+    return len(sequences) * 8 >= invalid
+
+
+_ASCII = bytes(range(128))
 
 
 def _human(n: int) -> str:

@@ -38,20 +38,35 @@ def read_warc(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
 
     A truncated or corrupt archive ends with one InputError naming the record
     where the data breaks; the records before it are still read.
+
+    Bytes flipped inside a gzip member may still decompress, to garbage that
+    only the member's checksum, read at its end, reveals. So each record is
+    held back until the data after it has been read: when a checksum fails,
+    the record read last (the one in the damaged member, in the usual archive
+    of one gzip member a record) is reported instead of kept. In an archive
+    gzipped whole, the records before it were unverified too, and kept.
     """
     stream = _StopAtDamage(inp.stream)
     records = _QuietArchiveIterator(stream)
     n = 0
+    held: tuple[int, Any] | None = None  # (record number, its item or None): the record read last
     while True:
         try:
             record = next(records)
         except StopIteration:
             break
         except Exception as exc:  # warcio's ArchiveLoadFailed, header parse errors and the like
+            if held is not None and stream.bad_checksum:
+                break  # the checksum failure explains it: reported for the held record below
+            if held is not None and held[1] is not None:
+                yield held[1]
             reason = stream.damage or f"{type(exc).__name__}: {_brief(exc)}"
             message = f"corrupt archive: cannot read the record ({reason}); {_REST_UNREAD}"
             yield InputError(inp.name, message, f"record {n + 1}")
             return
+        if held is not None and held[1] is not None:  # the data after it read: it is whole
+            yield held[1]
+        held = None
         n += 1
         try:
             item = _record_item(record, inp.name, n, limits)
@@ -62,8 +77,13 @@ def read_warc(inp: InputFile, limits: Limits) -> Iterator[Article | InputError]:
             message = f"truncated archive: the record is incomplete ({reason}); {_REST_UNREAD}"
             yield InputError(inp.name, message, f"record {n}")
             return
-        if item is not None:
-            yield item
+        held = (n, item)
+    if held is not None and stream.bad_checksum:
+        message = f"corrupt archive: {stream.damage} at the end of this record's data, so it is damaged and was skipped; {_REST_UNREAD}"
+        yield InputError(inp.name, message, f"record {held[0]}")
+        return
+    if held is not None and held[1] is not None:
+        yield held[1]
     if stream.damage:
         yield InputError(inp.name, f"truncated archive: {stream.damage} after the last whole record", f"record {n + 1}")
 
@@ -117,7 +137,7 @@ def _record_item(record: Any, name: str, n: int, limits: Limits) -> Article | In
     article = Article(url=url, html=html, origin=f"{name}:{location}")
     article.extra["capture_date"] = capture
     try:
-        fill_from_html(article, html, name, location)
+        fill_from_html(article, html, name, location, max_seconds=limits.max_seconds)
     except InputError as exc:
         return InputError(name, f"{exc.message} ({url})" if url else exc.message, location)
     article.date = article.date or capture
@@ -185,6 +205,8 @@ class _StopAtDamage:
         self._stream = stream
         self._pos = 0
         self.damage: str | None = None
+        #: The damage is a failed checksum (or length) at the end of a gzip member: its data was delivered, and is wrong.
+        self.bad_checksum = False
 
     def read(self, size: int = -1) -> bytes:
         if self.damage:
@@ -196,6 +218,7 @@ class _StopAtDamage:
             return b""
         except (gzip.BadGzipFile, zlib.error) as exc:
             self.damage = f"corrupt gzip data: {exc}"
+            self.bad_checksum = str(exc).startswith(("CRC check failed", "Incorrect length"))
             return b""
         except OSError as exc:
             self.damage = f"read error: {exc.strerror or exc}"
