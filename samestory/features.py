@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 #: Hashing space of the character n-gram vectors (IDF table shipped for it).
 CHAR_FEATURES = 2**18
+#: The character n-gram vectors read this much of a text (~8,000 words; every SemEval training text is
+#: shorter). The vectoriser holds each n-gram of a text as a string, about 250 bytes per character, so
+#: without a cap one 20 MB page would need gigabytes; the words past it still count in every other feature.
+CHAR_TEXT_LIMIT = 50_000
 IDF_PATH = Path(__file__).resolve().parent / "models" / "scorer" / "char_idf.npz"
 
 _CAP_RUN = re.compile(r"(?<![\w'’])(?:[A-ZÀ-ÖØ-ÞĀ-Ž][\w\-]*(?:[ \t]+(?:[A-ZÀ-ÖØ-ÞĀ-Ž][\w\-]*|de|del|la|van|von|der|al|bin|el))*)")
@@ -94,7 +98,7 @@ def char_vectors(texts: Sequence[str], idf: np.ndarray | None = None):
     from sklearn.preprocessing import normalize
 
     hv = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=CHAR_FEATURES, alternate_sign=False, norm=None, lowercase=True)
-    m = hv.transform([for_matching(t) for t in texts]).tocsr()
+    m = hv.transform([for_matching(t[:CHAR_TEXT_LIMIT]) for t in texts]).tocsr()
     m.data = 1.0 + np.log(m.data)
     if idf is not None:
         m = m.multiply(idf[None, :]).tocsr()

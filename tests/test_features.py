@@ -57,3 +57,11 @@ def test_profile_features_many_equals_the_pairwise_features():
         assert many.shape == one.shape
         np.testing.assert_allclose(many, one, rtol=1e-6, atol=1e-7, equal_nan=True)
     assert profile_features_many(profiles[0], []).shape == (0, len(profile_features(profiles[0], profiles[1])))
+
+
+def test_character_vectors_read_a_bounded_prefix_of_very_long_texts():
+    from samestory.features import CHAR_TEXT_LIMIT, char_vectors
+
+    head = ("The council met on Tuesday to discuss the new bridge. " * 2000)[:CHAR_TEXT_LIMIT]
+    a, b = char_vectors([head, head + " Entirely different words about a harbour fire follow here." * 500])
+    assert (a != b).nnz == 0  # what lies past the limit does not reach the vector (nor its memory)
