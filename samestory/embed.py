@@ -49,7 +49,7 @@ import re
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Protocol, Sequence, runtime_checkable
 
@@ -479,9 +479,9 @@ class ArticleVectors:
     def sampled(self) -> bool:
         return self.chunks_total > len(self.chunks)
 
-    @property
+    @cached_property
     def body(self) -> np.ndarray:
-        """Unit-length mean of the chunk vectors (zero when there is no text)."""
+        """Unit-length mean of the chunk vectors (zero when there is no text); computed once, on first use."""
         if not len(self.chunks):
             return np.zeros(self.dim, dtype=np.float32)
         return _unit_rows(self.chunks.mean(axis=0))

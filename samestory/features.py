@@ -115,17 +115,22 @@ def fit_char_idf(texts: Sequence[str]) -> np.ndarray:
 
 def date_gap_days(a: str | None, b: str | None) -> float:
     """Days between two ISO dates; NaN when either is unknown."""
+    da, db = _day_number(a), _day_number(b)
+    return math.nan if da is None or db is None else float(abs(da - db))
+
+
+@lru_cache(maxsize=65536)
+def _day_number(date: str | None) -> int | None:
+    """The day number of a date as publishers write it (cached: clustering asks for the same few dates over and over)."""
     import datetime as dt
 
-    ia, ib = to_iso(a), to_iso(b)
-    if not ia or not ib:
-        return math.nan
+    iso = to_iso(date) if date else None
+    if not iso:
+        return None
     try:
-        da = dt.date.fromisoformat(ia[:10])
-        db = dt.date.fromisoformat(ib[:10])
+        return dt.date.fromisoformat(iso[:10]).toordinal()
     except ValueError:
-        return math.nan
-    return float(abs((da - db).days))
+        return None
 
 
 LEXICAL_FEATURES = (
