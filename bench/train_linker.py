@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from samestory.article import Article  # noqa: E402
 from samestory.clean import clean_article  # noqa: E402
-from samestory.cluster import ClusterConfig, Linker, StoryClusterer, link_feature_names  # noqa: E402
+from samestory.cluster import LINK_EXTRA, ClusterConfig, Linker, StoryClusterer, iso_day, link_feature_names  # noqa: E402
 from samestory.scorer import Trees  # noqa: E402
 from samestory.store import Store  # noqa: E402
 
@@ -77,14 +78,22 @@ class _GoldLinker(Linker):
 
 
 class GoldForcedClusterer(StoryClusterer):
-    """Runs the real candidate search, records linker features, and follows the gold stories."""
+    """Runs the real candidate search, records linker features, and follows the gold stories.
 
-    def __init__(self, store, gold: dict[str, str]):
+    With ``foreign`` articles (another stream: another topic), each article is also paired with
+    ``negatives`` of them, moved to its day, as one-article stories: unrelated news of the same day,
+    which every general feed is full of but a one-topic stream's candidates never are.
+    """
+
+    def __init__(self, store, gold: dict[str, str], foreign: list[Article] = (), negatives: int = 2, seed: int = 0):
         super().__init__(store, ClusterConfig(), linker=_GoldLinker())
         self.gold = gold
         self.sid_of_gold: dict[str, int] = {}
         self.rows: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
+        self.foreign = [art for art in self._prepare([(-1 - i, a, 1, False) for i, a in enumerate(foreign)])] if foreign else []
+        self.negatives = negatives
+        self.rng = np.random.default_rng(seed)
 
     def _choose(self, art):
         mine = self.gold[art.id]
@@ -92,21 +101,46 @@ class GoldForcedClusterer(StoryClusterer):
         if members:
             self.rows.append(self.link_features(art, members, owners))
             self.labels.append(np.array([self.gold[m.id] == mine for m in members], dtype=np.int8))
+        if self.foreign:
+            self.rows.append(self._unrelated_rows(art))
+            self.labels.append(np.zeros(self.negatives, dtype=np.int8))
         sid = self.sid_of_gold.get(mine)
         if sid is None or sid not in self._stories:
             sid = self.sid_of_gold[mine] = self._new_story(art)
         return sid
 
+    def _unrelated_rows(self, art) -> np.ndarray:
+        picks = [self.foreign[i] for i in self.rng.choice(len(self.foreign), self.negatives, replace=False)]
+        same_day = [replace(f, day=art.day, profile=replace(f.profile, date=iso_day(art.day))) for f in picks]
+        X = self.link_features(art, same_day)
+        extra = len(link_feature_names()) - len(LINK_EXTRA)
+        # as one-article stories: size 1, centroid = the article's vector, first and last day = today
+        X[:, extra + LINK_EXTRA.index("story_size_log")] = np.log1p(1)
+        X[:, extra + LINK_EXTRA.index("story_centroid_cos")] = [float(f.vectors.doc @ art.vectors.doc) for f in same_day]
+        X[:, extra + LINK_EXTRA.index("story_last_gap")] = 0
+        X[:, extra + LINK_EXTRA.index("story_first_gap")] = 0
+        return X
 
-def gold_pairs(arts: list[Article], gold: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+
+def gold_pairs(arts: list[Article], gold: dict[str, str], foreign: list[Article] = (), seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "s") as store:
-        c = GoldForcedClusterer(store, gold)
+        c = GoldForcedClusterer(store, gold, foreign, seed=seed)
         c.add(arts)
         return np.vstack(c.rows), np.concatenate(c.labels)
 
 
-def fit(X: np.ndarray, y: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(random_state=seed, **TREE_PARAMS).fit(X, y)
+#: Features along which the link probability may only rise (+1) or only fall (-1), so that a pair
+#: less alike in these never links more readily than one more alike, all else equal.
+MONOTONE = {
+    **{f"static_{p}": 1 for p in ("doc", "lead", "body", "chunk_max", "chunk_match")},
+    "char_cos": 1, "shingle_jaccard": 1, "shingle_containment": 1, "names_overlap": 1,
+    "names_idf_max": 1, "names_idf_share": 1, "story_centroid_cos": 1, "scorer_overall": -1,
+}
+
+
+def fit(X: np.ndarray, y: np.ndarray, seed: int, names: list[str] | None = None) -> HistGradientBoostingClassifier:
+    cst = [MONOTONE.get(n, 0) for n in names] if names else None
+    return HistGradientBoostingClassifier(random_state=seed, monotonic_cst=cst, **TREE_PARAMS).fit(X, y)
 
 
 def bcubed(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
@@ -176,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, (arts, gold) in streams.items():
         for h in (0, 1):
             part = [a for a in arts if half_of(gold[a.id]) == h]
+            # unrelated-news negatives from the same half of the other stream (never from a held-out half)
+            other = [a for n, (o_arts, o_gold) in streams.items() if n != name for a in o_arts if half_of(o_gold[a.id]) == h]
             t0 = time.perf_counter()
-            X, y = gold_pairs(part, gold)
+            X, y = gold_pairs(part, gold, other, args.seed)
             data[(name, h)] = (part, X[:, cols], y)
             print(f"  {name} half {h}: {len(part)} articles, {len(set(gold[a.id] for a in part))} stories, "
                   f"{len(y)} candidate pairs ({y.mean():.1%} same story), {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -187,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {}
     for h in (0, 1):
         train = [data[(n, 1 - h)] for n in NAMES]
-        model = fit(np.vstack([d[1] for d in train]), np.concatenate([d[2] for d in train]), args.seed)
+        model = fit(np.vstack([d[1] for d in train]), np.concatenate([d[2] for d in train]), args.seed, use)
         linker = to_linker(model, use, {})
         for name in NAMES:
             part, X, y = data[(name, h)]
@@ -220,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         X = np.vstack([d[1] for d in data.values()])
         y = np.concatenate([d[2] for d in data.values()])
-        model = fit(X, y, args.seed)
+        model = fit(X, y, args.seed, use)
         card = {"trained_by": "bench/train_linker.py", "seed": args.seed, "pairs": int(len(y)),
                 "streams": list(NAMES), "trees": f"scikit-learn {sklearn_version} HistGradientBoostingClassifier",
                 "figures_held_out_half": figures}

@@ -75,7 +75,7 @@ class ClusterConfig:
     rare_name_df: int = 20
     #: At most this many candidate members are scored by the linker: the ones closest to the article
     #: by embedding cosine plus shared names (a cheap first cut; the linker decides).
-    compare: int = 16
+    compare: int = 8
     #: Article embedder (the linker model is trained for one).
     embedder: str = "static"
 

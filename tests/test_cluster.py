@@ -245,3 +245,14 @@ def test_analysis_in_a_worker_process_gives_the_same_stories(tmp_path, monkeypat
     assert used  # the worker path ran
     assert there == here and sum(ticks) == len(articles)
     assert len({s for _, s in here}) < len(articles)  # stories were formed, not one per article
+
+
+def test_unrelated_news_of_the_same_day_gets_a_low_link_probability(tmp_path):
+    """The training streams hold one topic each; the linker must still tell a bridge repair from library hours."""
+    with Store(tmp_path / "s") as store:
+        c = StoryClusterer(store)
+        c.add([art("a", BRIDGE_A, "2024-03-14")])
+        (lib,) = c._prepare([(99, art("lib", LIBRARY, "2024-03-14"), article_day("2024-03-14"), False)])
+        (bridge,) = c._prepare([(98, art("b", BRIDGE_B, "2024-03-14"), article_day("2024-03-14"), False)])
+        assert c.link_probabilities(lib, c.candidates(lib))[1] < 0.1
+        assert c.link_probabilities(bridge, c.candidates(bridge))[1] > 0.5
