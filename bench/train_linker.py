@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from samestory.article import Article  # noqa: E402
 from samestory.clean import clean_article  # noqa: E402
-from samestory.cluster import LINK_EXTRA, ClusterConfig, Linker, StoryClusterer, iso_day, link_feature_names  # noqa: E402
+from samestory.cluster import ClusterConfig, Linker, StoryClusterer, iso_day, link_feature_names  # noqa: E402
 from samestory.scorer import Trees  # noqa: E402
 from samestory.store import Store  # noqa: E402
 
@@ -81,7 +81,7 @@ class GoldForcedClusterer(StoryClusterer):
     """Runs the real candidate search, records linker features, and follows the gold stories.
 
     With ``foreign`` articles (another stream: another topic), each article is also paired with
-    ``negatives`` of them, moved to its day, as one-article stories: unrelated news of the same day,
+    ``negatives`` of them, moved to its day: unrelated news of the same day,
     which every general feed is full of but a one-topic stream's candidates never are.
     """
 
@@ -97,9 +97,9 @@ class GoldForcedClusterer(StoryClusterer):
 
     def _choose(self, art):
         mine = self.gold[art.id]
-        owners, members = self.candidate_members(art, self.candidates(art))
+        _, members = self.candidate_members(art, self.candidates(art))
         if members:
-            self.rows.append(self.link_features(art, members, owners))
+            self.rows.append(self.link_features(art, members))
             self.labels.append(np.array([self.gold[m.id] == mine for m in members], dtype=np.int8))
         if self.foreign:
             self.rows.append(self._unrelated_rows(art))
@@ -112,14 +112,7 @@ class GoldForcedClusterer(StoryClusterer):
     def _unrelated_rows(self, art) -> np.ndarray:
         picks = [self.foreign[i] for i in self.rng.choice(len(self.foreign), self.negatives, replace=False)]
         same_day = [replace(f, day=art.day, profile=replace(f.profile, date=iso_day(art.day))) for f in picks]
-        X = self.link_features(art, same_day)
-        extra = len(link_feature_names()) - len(LINK_EXTRA)
-        # as one-article stories: size 1, centroid = the article's vector, first and last day = today
-        X[:, extra + LINK_EXTRA.index("story_size_log")] = np.log1p(1)
-        X[:, extra + LINK_EXTRA.index("story_centroid_cos")] = [float(f.vectors.doc @ art.vectors.doc) for f in same_day]
-        X[:, extra + LINK_EXTRA.index("story_last_gap")] = 0
-        X[:, extra + LINK_EXTRA.index("story_first_gap")] = 0
-        return X
+        return self.link_features(art, same_day)
 
 
 def gold_pairs(arts: list[Article], gold: dict[str, str], foreign: list[Article] = (), seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -129,18 +122,8 @@ def gold_pairs(arts: list[Article], gold: dict[str, str], foreign: list[Article]
         return np.vstack(c.rows), np.concatenate(c.labels)
 
 
-#: Features along which the link probability may only rise (+1) or only fall (-1), so that a pair
-#: less alike in these never links more readily than one more alike, all else equal.
-MONOTONE = {
-    **{f"static_{p}": 1 for p in ("doc", "lead", "body", "chunk_max", "chunk_match")},
-    "char_cos": 1, "shingle_jaccard": 1, "shingle_containment": 1, "names_overlap": 1,
-    "names_idf_max": 1, "names_idf_share": 1, "story_centroid_cos": 1, "scorer_overall": -1,
-}
-
-
-def fit(X: np.ndarray, y: np.ndarray, seed: int, names: list[str] | None = None) -> HistGradientBoostingClassifier:
-    cst = [MONOTONE.get(n, 0) for n in names] if names else None
-    return HistGradientBoostingClassifier(random_state=seed, monotonic_cst=cst, **TREE_PARAMS).fit(X, y)
+def fit(X: np.ndarray, y: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(random_state=seed, **TREE_PARAMS).fit(X, y)
 
 
 def bcubed(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
@@ -223,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {}
     for h in (0, 1):
         train = [data[(n, 1 - h)] for n in NAMES]
-        model = fit(np.vstack([d[1] for d in train]), np.concatenate([d[2] for d in train]), args.seed, use)
+        model = fit(np.vstack([d[1] for d in train]), np.concatenate([d[2] for d in train]), args.seed)
         linker = to_linker(model, use, {})
         for name in NAMES:
             part, X, y = data[(name, h)]
@@ -256,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         X = np.vstack([d[1] for d in data.values()])
         y = np.concatenate([d[2] for d in data.values()])
-        model = fit(X, y, args.seed, use)
+        model = fit(X, y, args.seed)
         card = {"trained_by": "bench/train_linker.py", "seed": args.seed, "pairs": int(len(y)),
                 "streams": list(NAMES), "trees": f"scikit-learn {sklearn_version} HistGradientBoostingClassifier",
                 "figures_held_out_half": figures}

@@ -129,8 +129,7 @@ def load_linker() -> Linker:
 
 
 #: Link features beyond the scorer's: its 1-4 estimate, the day gap, and how rare the shared names are.
-LINK_EXTRA = ("scorer_overall", "day_gap", "names_idf_max", "names_idf_share", "names_shared",
-              "story_size_log", "story_centroid_cos", "story_last_gap", "story_first_gap")
+LINK_EXTRA = ("scorer_overall", "day_gap", "names_idf_max", "names_idf_share", "names_shared")
 
 
 def link_feature_names(embedder: str = "static") -> list[str]:
@@ -440,8 +439,12 @@ class StoryClusterer:
             (day - self.config.recent_days, day + self.config.recent_days))
         return [self._live(r[0]) for r in rows if r[0] in self._stories]
 
-    def link_features(self, art: StreamArticle, others: Sequence[StreamArticle], owners: Sequence[int] | None = None) -> np.ndarray:
-        """The linker's feature rows for the article against each of ``others`` (members of the stories ``owners``)."""
+    def link_features(self, art: StreamArticle, others: Sequence[StreamArticle]) -> np.ndarray:
+        """The linker's feature rows for the article against each of ``others``.
+
+        Pair features only: story-level ones (size, centroid similarity, days to the story's span) were
+        tried and made the result depend on arrival order (a run of older news meets half-built stories).
+        """
         from .embed import pair_similarities_many
 
         n = len(others)
@@ -457,12 +460,6 @@ class StoryClusterer:
             X[i, n_scorer - 1] = float(art.text.lang == "en" and other.text.lang == "en") if art.text.lang and other.text.lang else math.nan
             X[i, n_scorer + 1] = abs(art.day - other.day)
             X[i, n_scorer + 2:n_scorer + 5] = self._name_rarity(art.profile.names, other.profile.names, n_docs)
-        if owners is not None and n:
-            stories = [self._stories[sid] for sid in owners]
-            X[:, n_scorer + 5] = np.log1p([len(st.members) for st in stories])
-            X[:, n_scorer + 6] = np.stack([st.centroid for st in stories]) @ art.vectors.doc
-            X[:, n_scorer + 7] = [art.day - st.last_day for st in stories]
-            X[:, n_scorer + 8] = [art.day - st.first_day for st in stories]
         if n:
             X[:, n_scorer] = self.scorer.overall(X[:, :n_scorer][:, self._scorer_cols])
         return X
@@ -516,7 +513,7 @@ class StoryClusterer:
         owners, others = self.candidate_members(art, sids)
         if not others:
             return {}
-        prob = self.linker.probability(self.link_features(art, others, owners)[:, self._linker_cols])
+        prob = self.linker.probability(self.link_features(art, others)[:, self._linker_cols])
         best: dict[int, float] = {}
         for sid, p in zip(owners, prob):
             best[sid] = max(best.get(sid, 0.0), float(p))
