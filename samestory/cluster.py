@@ -537,16 +537,18 @@ class StoryClusterer:
         when the machine has a second core; 0 analyses here). The result is
         the same either way.
         """
-        pending = list(articles)
-        results: dict[str, str] = {}
-        order = []
-        for pos, article in enumerate(pending):
-            article.ensure_id()
-            order.append(article.id)
-            day = article_day(article.date)
-            order_key = (day if day is not None else math.inf, pos)
-            pending[pos] = (order_key, article, day)
+        given = list(articles)
+        order = [article.ensure_id() for article in given]
+        # already clustered (a rerun, or one resuming after a crash): their stories, without analysing them again
+        results: dict[str, str] = self._stored_stories(order)
+        pending = []
+        for pos, article in enumerate(given):
+            if article.id not in results:
+                day = article_day(article.date)
+                pending.append(((day if day is not None else math.inf, pos), article, day))
         pending.sort(key=lambda x: x[0])
+        if progress is not None and len(pending) < len(given):
+            progress(len(given) - len(pending))
         chunks = [pending[start:start + batch] for start in range(0, len(pending), batch)]
         for chunk, analysed in zip(chunks, self._analysed_batches([[a for _, a, _ in c] for c in chunks], workers)):
             try:
@@ -561,6 +563,14 @@ class StoryClusterer:
         if pending:
             self._index.save(self.index_path, self._stamp())
         return [(aid, results[aid]) for aid in order]
+
+    def _stored_stories(self, ids: Sequence[str]) -> dict[str, str]:
+        """Story ids of those of ``ids`` already clustered in the store."""
+        out = {}
+        for article_id, sid in self.store.rows_in(
+                "SELECT a.id, m.story FROM articles a JOIN story_members m ON m.seq = a.seq WHERE a.id IN ({})", set(ids)):
+            out[article_id] = self._stories[self._live(sid)].id
+        return out
 
     def _reload(self) -> None:
         self._articles.clear()
