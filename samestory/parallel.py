@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 import warnings
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -25,10 +27,30 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 B = TypeVar("B")
 
 
-def _single_threaded() -> None:
+def _worker_init() -> None:
     # one process per core already: native thread pools (rensa's rayon) would only oversubscribe the cores
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _exit_with_parent()
+
+
+def _exit_with_parent(every: float = 1.0) -> None:
+    """Leave when the process that started this worker is gone.
+
+    A pool's workers wait on a queue their parent feeds; if the parent is
+    killed (SIGKILL, OOM) nothing tells them, and each would sit there
+    holding its models (~300 MB) for good. A daemon thread watches the
+    parent's pid and ends the worker once it changes.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="samestory-parent-watch", daemon=True).start()
 
 
 def map_batches(fn: Callable[[B], Any], batches: Iterable[B], workers: int,
@@ -44,7 +66,7 @@ def map_batches(fn: Callable[[B], Any], batches: Iterable[B], workers: int,
     pending: deque = deque()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_single_threaded) as pool:
+                                 initializer=_worker_init) as pool:
             for batch in batches:
                 pending.append((batch, pool.submit(fn, batch)))
                 if len(pending) >= 2 * workers:
