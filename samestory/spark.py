@@ -28,8 +28,10 @@ chain of neighbours plus a star on its first member: exactly
 (:func:`samestory.dedup.group_rows`) is sequential (earliest article first), but
 it only ever links articles through candidate pairs, so it runs independently
 on each connected component of the candidate graph: the components are found
-on the driver over the pair list (scipy, a few bytes per pair), and each
-component's fingerprints are grouped in a Spark task that runs ``group_rows``
+on the driver over the pair list (scipy, 16 bytes a pair) up to
+:data:`DRIVER_PAIRS` pairs, and above that in DataFrames by the alternating
+large-star / small-star algorithm (:func:`components_df`; no pair reaches the
+driver), and each component's fingerprints are grouped in a Spark task that runs ``group_rows``
 (which does the exact verification) on its members in input order. The rows
 are identical to :func:`samestory.dedup.dedup_batch`'s.
 
@@ -43,12 +45,41 @@ cache, and ``StoryClusterer.add`` links the date-ordered stream in a temporary
 store, exactly as ``samestory cluster`` does. What scales with Spark is the
 reading, cleaning and embedding; the linking pass stays one process.
 
+**score-pairs**. The pair files are read in tasks like the articles; the pairs
+are numbered in input order (``zipWithIndex``) and cut into the local
+command's batches of ``--batch`` pairs; the batches are range-partitioned over
+the cores and each task cleans and scores its batches with
+:meth:`samestory.scorer.Scorer.score_many` (the shipped model and its
+embedders load once per Python worker). Rows and error lines are the local
+command's.
+
+**Bad input**. Every unreadable file, row that does not parse, article that
+cannot be cleaned or pair that cannot be scored, and repeated id, comes back
+to the driver as an :class:`~samestory.errors.InputError` (file, location,
+reason) in the order the local command reports it; the job never stops for
+one. The command line prints them or writes them to ``--rejects``
+(:func:`reject_row`).
+
+**spark-submit**. ``spark-submit samestory/spark.py dedup|cluster|score-pairs ...``
+and ``python -m samestory.spark ...`` run the ``samestory spark`` commands
+(:func:`samestory.spark_cli.main`); ``--print-submit`` builds that command line.
+
 Nothing is downloaded at run time: only the jars inside the pyspark wheel are
 used. Workers need samestory installed (they import it); in local mode they
 use this Python (``PYSPARK_PYTHON`` defaults to it).
 """
 
 from __future__ import annotations
+
+if __name__ == "__main__":  # spark-submit samestory/spark.py CMD ... or python -m samestory.spark CMD ...: the `samestory spark` commands
+    import os as _os
+    import sys as _sys
+
+    if not __package__ and _sys.path and _os.path.abspath(_sys.path[0]) == _os.path.dirname(_os.path.abspath(__file__)):
+        _sys.path.pop(0)  # run as a script: the package's own directory must not shadow top-level modules
+    from samestory.spark_cli import main as _main
+
+    _sys.exit(_main())
 
 import os
 import re
@@ -65,8 +96,15 @@ from .dedup import DedupConfig, DedupRow
 from .errors import InputError, SamestoryError
 from .ingest import DEFAULT_LIMITS, Limits
 
-#: Plain JSONL files larger than this are read by several tasks (line-aligned byte ranges).
-SPLIT_BYTES = 32 * 1024 * 1024
+#: Plain JSONL files larger than this are read by several tasks (line-aligned byte ranges). It bounds
+#: what one task holds (its articles, cleaned, and their fingerprints: a cached block of about 3x its
+#: input), so an executor's memory does not grow with the input: 8 MiB runs 100,000 articles in a 1 GiB heap.
+SPLIT_BYTES = 8 * 1024 * 1024
+#: ... and never smaller than this when cut finer to give every core a task.
+MIN_SPLIT_BYTES = 1024 * 1024
+#: ``spark_dedup(components_on="auto")`` finds the components on the driver up to this many
+#: candidate pairs (16 bytes each there), in Spark DataFrames above.
+DRIVER_PAIRS = 20_000_000
 #: Articles per fingerprinting / embedding batch inside a task (what the local run uses).
 BATCH = 2000
 
@@ -105,10 +143,21 @@ def _log4j2_file() -> str:
     return str(path)
 
 
-def build_session(master: str = "local[*]", app_name: str = "samestory", *, shuffle_partitions: int | None = None,
+def _cache_level():
+    """How the read articles and their fingerprints are kept between stages: on the executors' local disks,
+    streamed, never in the JVM heap. (Kept in memory, the cached blocks of a million articles ran a 2 GiB heap
+    out of memory; on disk, the heap an executor needs does not grow with the input.)"""
+    from pyspark import StorageLevel
+
+    return StorageLevel.DISK_ONLY
+
+
+def build_session(master: str | None = "local[*]", app_name: str = "samestory", *, shuffle_partitions: int | None = None,
                   progress_bar: bool = False, conf: dict | None = None):
     """A SparkSession for samestory: no web UI, quiet logging, this Python on the workers.
 
+    ``master=None`` keeps the master Spark was given elsewhere (spark-submit's
+    ``--master``, ``spark-defaults.conf``). ``conf`` settings win over these defaults.
     Raises :class:`SparkUnavailable` with the reason when pyspark or Java is missing.
     """
     try:
@@ -123,10 +172,20 @@ def build_session(master: str = "local[*]", app_name: str = "samestory", *, shuf
     log = f"-Dlog4j2.configurationFile=file:{log_file}"
     if "SPARK_CONF_DIR" not in os.environ:  # the driver JVM reads log4j2.properties from the conf directory on its class path
         os.environ["SPARK_CONF_DIR"] = str(Path(log_file).parent)
+    given = master
+    if given is None:  # under spark-submit: the master it was given (a JVM system property its gateway reads)
+        try:
+            from pyspark import SparkConf, SparkContext
+
+            SparkContext._ensure_initialized()  # connects to spark-submit's JVM, whose settings SparkConf then reads
+            given = SparkConf().get("spark.master", "")
+        except Exception:
+            given = ""
     if shuffle_partitions is None:
-        shuffle_partitions = max(2, 2 * (os.cpu_count() or 1)) if master.startswith("local") else 200
+        shuffle_partitions = max(2, 2 * (os.cpu_count() or 1)) if (given or "").startswith("local") else 200
+    builder = SparkSession.builder.master(master) if master else SparkSession.builder
     builder = (
-        SparkSession.builder.master(master).appName(app_name)
+        builder.appName(app_name)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "true" if progress_bar else "false")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
@@ -200,9 +259,23 @@ class Split:
     first_line: int = 1  # line number of the range's first line
 
 
-def plan_splits(paths: Iterable[str], fmt: str = "auto", split_bytes: int | None = None) -> list[Split]:
-    """The reading tasks for some files: large plain JSONL files become several ranges."""
+def plan_splits(paths: Iterable[str], fmt: str = "auto", split_bytes: int | None = None, min_tasks: int = 1) -> list[Split]:
+    """The reading tasks for some files: large plain JSONL files become several ranges.
+
+    Ranges are at most :data:`SPLIT_BYTES` (or ``split_bytes``), and smaller
+    (down to :data:`MIN_SPLIT_BYTES`) when that gives fewer than ``min_tasks``
+    tasks, so a file of a few tens of MiB still keeps every core busy.
+    """
+    paths = list(paths)
     split_bytes = split_bytes or SPLIT_BYTES
+    if min_tasks > 1:
+        total = 0
+        for path in paths:
+            try:
+                total += os.path.getsize(path)
+            except OSError:
+                pass
+        split_bytes = min(split_bytes, max(MIN_SPLIT_BYTES, -(-total // min_tasks)))
     out: list[Split] = []
     for path in paths:
         ranges = _jsonl_ranges(path, fmt, split_bytes)
@@ -266,12 +339,13 @@ def _shift_location(location: str | None, offset: int) -> str | None:
     return f"line {int(m.group(1)) + offset}" if m else location
 
 
-def read_split(split: Split, fmt: str, limits: Limits) -> Iterator[Article | InputError]:
-    """Articles and errors of one split, named and numbered as the local readers name them."""
-    from .ingest import iter_input, read_bytes
+def read_split(split: Split, fmt: str, limits: Limits, kind=None) -> Iterator:
+    """Articles (or ``kind``'s rows, e.g. pairs) and errors of one split, named and numbered as the local readers name them."""
+    from .ingest import iter_file, iter_input
+    from .ingest.source import open_bytes
 
     if split.end is None:
-        yield from iter_input(split.path, fmt, limits)
+        yield from iter_input(split.path, fmt, limits, kind=kind)
         return
     try:
         with open(split.path, "rb") as fh:
@@ -281,18 +355,36 @@ def read_split(split: Split, fmt: str, limits: Limits) -> Iterator[Article | Inp
         yield InputError(split.path, f"cannot read ({exc.strerror or exc})")
         return
     offset = split.first_line - 1
-    for item in read_bytes(data, split.path, "jsonl", limits):
-        if isinstance(item, InputError):
-            yield InputError(item.source, item.message, _shift_location(item.location, offset))
-        else:
-            if item.origin and offset:
-                src, _, loc = item.origin.rpartition(":")
-                item.origin = f"{src}:{_shift_location(loc, offset)}" if src else item.origin
-            yield item
+    with open_bytes(data, split.path) as inp:
+        for item in iter_file(inp, "jsonl", limits, kind):
+            if isinstance(item, InputError):
+                yield InputError(item.source, item.message, _shift_location(item.location, offset))
+            else:
+                if item.origin and offset:
+                    src, _, loc = item.origin.rpartition(":")
+                    item.origin = f"{src}:{_shift_location(loc, offset)}" if src else item.origin
+                yield item
+
+
+_ORIGIN = re.compile(r"^(.*):((?:line|row|record|entry) \d+)$", re.S)
+
+
+def origin_error(origin: str | None, message: str) -> InputError:
+    """The InputError the local commands report for an article (or pair) read at ``origin`` ("FILE:line N"):
+    the same text, with the file and the location apart (for the rejects file)."""
+    m = _ORIGIN.match(origin or "")
+    return InputError(m.group(1), message, m.group(2)) if m else InputError(origin or "?", message)
+
+
+def reject_row(error: InputError | str) -> dict:
+    """One row of a rejects file: ``file``, ``location`` (line, row, record or entry; empty for a whole file) and ``reason``."""
+    if isinstance(error, InputError):
+        return {"file": error.source, "location": error.location or "", "reason": error.message}
+    return {"file": "", "location": "", "reason": str(error)}
 
 
 def _read_clean_task(fmt: str, limits: Limits, clean_first: bool, detect_lang: bool):
-    """mapPartitions function: splits -> ("a", order, Article) and ("e", order, message)."""
+    """mapPartitions function: splits -> ("a", order, Article) and ("e", order, InputError)."""
 
     def run(splits: Iterator[Split]) -> Iterator[tuple]:
         from .clean import clean_article
@@ -303,7 +395,7 @@ def _read_clean_task(fmt: str, limits: Limits, clean_first: bool, detect_lang: b
                 order = (split.index << 32) | pos
                 pos += 1
                 if isinstance(item, InputError):
-                    yield ("e", order, str(item))
+                    yield ("e", order, item)
                     continue
                 if not clean_first:
                     item.ensure_id()
@@ -312,7 +404,7 @@ def _read_clean_task(fmt: str, limits: Limits, clean_first: bool, detect_lang: b
                 try:
                     cleaned = clean_article(item, detect_lang=detect_lang)
                 except SamestoryError as exc:
-                    yield ("e", order, str(InputError(item.origin or "?", str(exc))))
+                    yield ("e", order, origin_error(item.origin, str(exc)))
                     continue
                 cleaned.ensure_id()
                 yield ("a", order, cleaned)
@@ -323,19 +415,19 @@ def _read_clean_task(fmt: str, limits: Limits, clean_first: bool, detect_lang: b
 def read_articles_rdd(spark, paths: list[str], fmt: str = "auto", limits: Limits = DEFAULT_LIMITS, *,
                       clean_first: bool = True, detect_lang: bool = False, split_bytes: int | None = None,
                       progress: Progress | None = None):
-    """Read and clean in Spark tasks: ``(RDD of (order, Article) with unique ids, [error lines in input order])``.
+    """Read and clean in Spark tasks: ``(RDD of (order, Article) with unique ids, [InputError in input order], cached RDD)``.
 
     Errors (unreadable files and rows, failed cleaning, repeated ids) are
-    collected to the driver, in input order, as the local commands report them.
+    collected to the driver, in input order, as the local commands report them
+    (``str(error)`` is the local command's error line).
     """
-    from pyspark import StorageLevel
 
-    splits = plan_splits(paths, fmt, split_bytes)
+    sc = spark.sparkContext
+    splits = plan_splits(paths, fmt, split_bytes, min_tasks=2 * sc.defaultParallelism)
     if progress:
         progress(f"reading {len(paths)} file{'s' if len(paths) != 1 else ''} in {len(splits)} task{'s' if len(splits) != 1 else ''}")
-    sc = spark.sparkContext
     items = sc.parallelize(splits, max(1, len(splits))).mapPartitions(_read_clean_task(fmt, limits, clean_first, detect_lang))
-    items.persist(StorageLevel.MEMORY_AND_DISK)
+    items.persist(_cache_level())
     errors = items.filter(lambda t: t[0] == "e").map(lambda t: (t[1], t[2])).collect()
     articles = items.filter(lambda t: t[0] == "a").map(lambda t: (t[1], t[2]))
     # a repeated id: the first in input order stays, the later ones are reported and dropped (as _unique_ids does)
@@ -350,15 +442,15 @@ def read_articles_rdd(spark, paths: list[str], fmt: str = "auto", limits: Limits
     if drop:
         dropped = sc.broadcast(drop)
         articles = articles.filter(lambda oa: oa[0] not in dropped.value)
-    messages = [msg for _, msg in sorted(errors + repeats)]
+    messages = [err for _, err in sorted(errors + repeats, key=lambda oe: oe[0])]
     return articles, messages, items
 
 
-def _repeat_errors(kv) -> list[tuple[int, str]]:
+def _repeat_errors(kv) -> list[tuple[int, InputError]]:
     aid, seen = kv
     seen = sorted(seen)
     first = seen[0][1]
-    return [(order, str(InputError(origin, f"duplicate id {aid!r} (first at {first}); skipped"))) for order, origin in seen[1:]]
+    return [(order, origin_error(origin, f"duplicate id {aid!r} (first at {first}); skipped")) for order, origin in seen[1:]]
 
 
 # --------------------------------------------------------------------------- dedup
@@ -428,6 +520,63 @@ def components(pairs) -> dict[int, int]:
     return dict(zip(nodes.tolist(), smallest[label].tolist()))
 
 
+def components_df(pairs, max_rounds: int = 200):
+    """Connected components of the candidate graph in DataFrames, never on the driver: ``(node, comp)``, comp the smallest node.
+
+    The alternating algorithm of Kiveris et al. ("Connected Components in
+    MapReduce and Beyond", SoCC 2014): *large-star* links every node's larger
+    neighbours to the smallest node of its closed neighbourhood, *small-star*
+    links a node and its smaller neighbours to the smallest of them; repeated
+    until the edge set no longer changes, each component is a star around its
+    smallest node. O(log n) rounds of joins and group-bys, each a shuffle of
+    the edge list; each round's edges are checkpointed (``localCheckpoint``)
+    so the plan stays small. ``pairs``: a DataFrame of ``(a, b)`` node pairs.
+    """
+    from pyspark.sql import functions as F
+
+    def norm(df, x, y):
+        return df.select(F.least(x, y).alias("u"), F.greatest(x, y).alias("v")).where(F.col("u") != F.col("v")).distinct()
+
+    edges = norm(pairs, "a", "b").localCheckpoint()
+    for _ in range(max_rounds):
+        # large-star: for each node, its larger neighbours -> the smallest node of its closed neighbourhood
+        both = edges.unionByName(edges.select(F.col("v").alias("u"), F.col("u").alias("v")))
+        low = both.groupBy("u").agg(F.min("v").alias("m")).select("u", F.least("u", "m").alias("m"))
+        large = norm(both.where(F.col("v") > F.col("u")).join(low, "u"), "v", "m")
+        # small-star: for each node, itself and its smaller neighbours -> the smallest of them
+        low = large.groupBy("v").agg(F.min("u").alias("m"))
+        small = large.join(low, "v").select(F.col("u").alias("x"), F.col("m").alias("y"))
+        small = norm(small.unionByName(low.select(F.col("v").alias("x"), F.col("m").alias("y"))), "x", "y").localCheckpoint()
+        changed = not small.exceptAll(edges).isEmpty() or not edges.exceptAll(small).isEmpty()
+        edges = small
+        if not changed:
+            break
+    else:
+        raise SamestoryError(f"connected components did not converge in {max_rounds} rounds")
+    nodes = edges.select(F.col("v").alias("node"), F.col("u").alias("comp")).unionByName(
+        edges.select(F.col("u").alias("node"), F.col("u").alias("comp")))
+    return nodes.groupBy("node").agg(F.min("comp").alias("comp"))
+
+
+def _group_component_pairs(config: DedupConfig):
+    """flatMap over ``(comp, (members, pairs))`` (cogrouped): :func:`samestory.dedup.group_rows` on one component."""
+
+    def run(kv) -> list[tuple[int, tuple]]:
+        import numpy as np
+
+        from .dedup import group_rows
+
+        _, (members, pairs) = kv
+        members = sorted(members, key=lambda m: m[0])
+        orders = [m[0] for m in members]
+        local = {o: i for i, o in enumerate(orders)}
+        edges = np.array([[local[a], local[b]] for a, b in sorted(pairs)], dtype=np.int64).reshape(-1, 2)
+        rows = group_rows([m[1] for m in members], [m[2] for m in members], [m[3] for m in members], edges, config)
+        return [(o, _row_tuple(r)) for o, r in zip(orders, rows)]
+
+    return run
+
+
 def _group_component(config: DedupConfig):
     def run(kv) -> list[tuple[int, tuple]]:
         import numpy as np
@@ -462,16 +611,26 @@ class SparkStats:
 
 def spark_dedup(spark, paths: list[str], fmt: str = "auto", limits: Limits = DEFAULT_LIMITS, config: DedupConfig = DedupConfig(),
                 *, clean_first: bool = True, split_bytes: int | None = None, progress: Progress | None = None,
-                stats: SparkStats | None = None) -> tuple[list[DedupRow], list[str]]:
-    """``samestory dedup`` on Spark: (rows in input order, error lines in input order)."""
+                stats: SparkStats | None = None, components_on: str = "auto") -> tuple[list[DedupRow], list[InputError]]:
+    """``samestory dedup`` on Spark: (rows in input order, errors in input order).
+
+    ``components_on``: where the connected components of the candidate pairs
+    are found: ``"driver"`` (the pair list collected, scipy; fastest while it
+    fits), ``"spark"`` (:func:`components_df`, DataFrames only: the pair list
+    never reaches the driver) or ``"auto"``: the driver up to
+    :data:`DRIVER_PAIRS` pairs, Spark above. The rows are the same.
+    """
     from pyspark import StorageLevel
+
+    if components_on not in ("auto", "driver", "spark"):
+        raise ValueError(f"components_on must be auto, driver or spark, not {components_on!r}")
 
     stats = stats if stats is not None else SparkStats()
     stats.seconds = {}
     t0 = time.perf_counter()
     articles, errors, items = read_articles_rdd(spark, paths, fmt, limits, clean_first=clean_first, detect_lang=False,
                                                 split_bytes=split_bytes, progress=progress)
-    fps = articles.mapPartitions(_fingerprint_task(config)).persist(StorageLevel.MEMORY_AND_DISK)
+    fps = articles.mapPartitions(_fingerprint_task(config)).persist(_cache_level())
     stats.articles = fps.count()
     items.unpersist()
     stats.seconds["read, clean, fingerprint"] = time.perf_counter() - t0
@@ -479,9 +638,16 @@ def spark_dedup(spark, paths: list[str], fmt: str = "auto", limits: Limits = DEF
         progress(f"{stats.articles} articles fingerprinted, {len(errors)} input errors; finding candidate pairs")
     t1 = time.perf_counter()
     pair_df = candidate_pairs_df(spark, fps, config)
+    if components_on == "auto":
+        pair_df = pair_df.persist(StorageLevel.MEMORY_AND_DISK)
+        stats.candidate_pairs = pair_df.count()
+        components_on = "driver" if stats.candidate_pairs <= DRIVER_PAIRS else "spark"
+    if components_on == "spark":
+        return _dedup_components_in_spark(spark, fps, pair_df, errors, config, stats, progress, t1)
     import numpy as np
 
     table = pair_df.toArrow()
+    pair_df.unpersist()
     pairs = np.stack([table.column("a").to_numpy(), table.column("b").to_numpy()], axis=1).astype(np.int64).reshape(-1, 2)
     stats.candidate_pairs = len(pairs)
     comp = components(pairs)
@@ -519,6 +685,36 @@ def spark_dedup(spark, paths: list[str], fmt: str = "auto", limits: Limits = DEF
     return [DedupRow(*r) for _, r in rows], errors
 
 
+def _dedup_components_in_spark(spark, fps, pair_df, errors, config: DedupConfig, stats: SparkStats,
+                               progress: Progress | None, t1: float) -> tuple[list[DedupRow], list[InputError]]:
+    """The rest of :func:`spark_dedup` with the components found by :func:`components_df` and every join in Spark."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    pair_df = pair_df.persist(StorageLevel.MEMORY_AND_DISK)
+    stats.candidate_pairs = pair_df.count()
+    comp = components_df(pair_df).persist(StorageLevel.MEMORY_AND_DISK)
+    agg = comp.groupBy("comp").count().agg(F.count("*").alias("n"), F.max("count").alias("largest")).collect()[0]
+    stats.components, stats.largest_component = int(agg["n"] or 0), int(agg["largest"] or 0)
+    stats.seconds["candidate pairs, components"] = time.perf_counter() - t1
+    if progress:
+        progress(f"{stats.candidate_pairs} candidate pairs in {stats.components} components (largest {stats.largest_component}), "
+                 "found in Spark; verifying and grouping")
+    t2 = time.perf_counter()
+    node_comp = comp.rdd.map(lambda r: (r[0], r[1]))
+    members = fps.map(lambda r: (r[0], (r[1], r[2], r[3]))).leftOuterJoin(node_comp)  # (order, ((id, date, fp), comp or None))
+    alone = members.filter(lambda kv: kv[1][1] is None).map(lambda kv: (kv[0], (kv[1][0][0], kv[1][0][0], None, None, None)))
+    inside = members.filter(lambda kv: kv[1][1] is not None).map(lambda kv: (kv[1][1], (kv[0], *kv[1][0])))
+    pairs = pair_df.join(comp.withColumnRenamed("node", "a"), "a").rdd.map(lambda r: (r["comp"], (r["a"], r["b"])))
+    grouped = inside.cogroup(pairs).flatMap(_group_component_pairs(config))
+    rows = sorted(alone.union(grouped).collect())
+    stats.seconds["verify, group"] = time.perf_counter() - t2
+    fps.unpersist()
+    comp.unpersist()
+    pair_df.unpersist()
+    return [DedupRow(*r) for _, r in rows], errors
+
+
 # --------------------------------------------------------------------------- cluster
 
 
@@ -543,7 +739,7 @@ def _embed_task(embedder_name: str):
 
 def spark_cluster(spark, paths: list[str], fmt: str = "auto", limits: Limits = DEFAULT_LIMITS, config=None, *,
                   clean_first: bool = True, split_bytes: int | None = None, progress: Progress | None = None,
-                  stats: SparkStats | None = None) -> tuple[list[tuple[str, str]], list[str]]:
+                  stats: SparkStats | None = None) -> tuple[list[tuple[str, str]], list[InputError]]:
     """``samestory cluster`` on Spark: (``(id, story)`` rows in input order, error lines in input order)."""
     from .cluster import ClusterConfig, StoryClusterer
     from .store import Store
@@ -571,6 +767,120 @@ def spark_cluster(spark, paths: list[str], fmt: str = "auto", limits: Limits = D
     return rows, errors
 
 
+# --------------------------------------------------------------------------- score-pairs
+
+
+def _read_pairs_task(fmt: str, limits: Limits):
+    """mapPartitions: splits -> ("p", order, PairRecord) and ("e", order, InputError)."""
+
+    def run(splits: Iterator[Split]) -> Iterator[tuple]:
+        from .ingest.pairs import PAIRS
+
+        for split in splits:
+            pos = 0
+            for item in read_split(split, fmt, limits, PAIRS):
+                order = (split.index << 32) | pos
+                pos += 1
+                yield ("e" if isinstance(item, InputError) else "p", order, item)
+
+    return run
+
+
+def _score_task(model: str, clean_first: bool, batch: int):
+    """mapPartitions over ``(batch number, (seq, order, PairRecord))`` sorted by seq: the local command's batches.
+
+    Yields ``("r", order, row)`` and ``("e", key, InputError)``, where an error's
+    key puts it where the local command reports it: when its batch is scored,
+    i.e. after the batch's last pair (or after all input for the last, partial batch).
+    """
+
+    def run(items: Iterator[tuple]) -> Iterator[tuple]:
+        import itertools
+
+        from .clean import clean_article
+        from .scorer import Scorer, unscorable
+        from .verdict import pair_text
+
+        scorer = None
+        for _, group in itertools.groupby(items, key=lambda kv: kv[0]):
+            records = [rec for _, rec in group]
+            # the local command scores a full batch as soon as its last pair is read; the last, partial one after all input
+            flushed_at = records[-1][1] if len(records) == batch else 1 << 62
+            ready = []
+            for k, (_, order, rec) in enumerate(records):
+                try:
+                    sides = [clean_article(x) if clean_first else x for x in (rec.a, rec.b)]
+                except SamestoryError as exc:
+                    yield ("e", (flushed_at, 1, k), origin_error(rec.origin, str(exc)))
+                    continue
+                pair = (pair_text(sides[0]), pair_text(sides[1]))
+                reason = unscorable(*pair)
+                if reason:
+                    yield ("e", (flushed_at, 1, k), origin_error(rec.origin, f"pair {rec.pair_id!r}: {reason}"))
+                    continue
+                ready.append((order, rec.pair_id, pair))
+            if not ready:
+                continue
+            if scorer is None:  # the shipped model and its embedders load once per Python worker (cached in the process)
+                scorer = Scorer(model)
+            for (order, pair_id, _), score in zip(ready, scorer.score_many([p for _, _, p in ready])):
+                yield ("r", order, {"pair_id": pair_id, **score.as_dict()})
+
+    return run
+
+
+def spark_score_pairs(spark, paths: list[str], fmt: str = "auto", limits: Limits = DEFAULT_LIMITS, model: str = "accurate", *,
+                      clean_first: bool = True, batch: int = 256, split_bytes: int | None = None,
+                      progress: Progress | None = None, stats: SparkStats | None = None) -> tuple[list[dict], list[InputError]]:
+    """``samestory score-pairs`` on Spark: (rows ``pair_id, same_story, probability, overall`` in input order, errors).
+
+    The pair files are read in tasks (large JSONL files in line ranges); the
+    pairs are numbered in input order and cut into the local command's
+    batches of ``batch`` pairs (the embedders see the same batches, so even
+    their float rounding matches); the batches are range-partitioned over the
+    cores (a shuffle of the pair texts, small next to the scoring) and each
+    task cleans and scores its batches with :meth:`samestory.scorer.Scorer.score_many`.
+    Errors come back in the order the local command reports them.
+    """
+
+    from .scorer import load_model
+
+    load_model(model)  # a missing or broken model fails here, on the driver, not in every task
+    stats = stats if stats is not None else SparkStats()
+    stats.seconds = {}
+    t0 = time.perf_counter()
+    sc = spark.sparkContext
+    splits = plan_splits(paths, fmt, split_bytes, min_tasks=2 * sc.defaultParallelism)
+    if progress:
+        progress(f"reading {len(paths)} file{'s' if len(paths) != 1 else ''} in {len(splits)} task{'s' if len(splits) != 1 else ''}")
+    items = sc.parallelize(splits, max(1, len(splits))).mapPartitions(_read_pairs_task(fmt, limits))
+    items.persist(_cache_level())
+    read_errors = items.filter(lambda t: t[0] == "e").map(lambda t: ((t[1], 0, 0), t[2])).collect()
+    # one partition per split, in split order: zipWithIndex numbers the pairs in input order
+    pairs = items.filter(lambda t: t[0] == "p").map(lambda t: (t[1], t[2])).zipWithIndex()
+    total = pairs.count()
+    stats.articles = total
+    stats.seconds["read"] = time.perf_counter() - t0
+    n_batches = -(-total // batch)
+    if progress:
+        progress(f"{total} pairs read, {len(read_errors)} input errors; scoring in {n_batches} batch{'es' if n_batches != 1 else ''} "
+                 f"of {batch} with the {model!r} model")
+    t1 = time.perf_counter()
+    results: list = []
+    if total:
+        parts = max(1, min(n_batches, max(2 * sc.defaultParallelism, -(-n_batches // 8))))
+        keyed = pairs.map(lambda pr: (pr[1] // batch, (pr[1], pr[0][0], pr[0][1])))
+        scored = (keyed.partitionBy(parts, lambda b: b * parts // n_batches)
+                  .mapPartitions(lambda it: iter(sorted(it, key=lambda kv: kv[1][0])), preservesPartitioning=True)
+                  .mapPartitions(_score_task(model, clean_first, batch)))
+        results = scored.collect()
+    items.unpersist()
+    stats.seconds["clean, score"] = time.perf_counter() - t1
+    rows = [row for _, _, row in sorted((r for r in results if r[0] == "r"), key=lambda r: r[1])]
+    errors = [err for _, err in sorted(read_errors + [(key, err) for kind, key, err in results if kind == "e"], key=lambda ke: ke[0])]
+    return rows, errors
+
+
 __all__ = [
     "SPLIT_BYTES",
     "SparkStats",
@@ -579,11 +889,15 @@ __all__ = [
     "build_session",
     "candidate_pairs_df",
     "components",
+    "components_df",
     "plan_splits",
     "read_articles_rdd",
     "read_split",
+    "reject_row",
+    "origin_error",
     "spark_cluster",
     "spark_dedup",
+    "spark_score_pairs",
     "spark_session",
     "stop_session",
 ]

@@ -1,15 +1,20 @@
-"""samestory on Spark: the same rows as the local dedup and cluster, bad rows reported, one shared session.
+"""samestory on Spark: the same rows as the local dedup, cluster and score-pairs, bad rows reported
+(on standard error, or in the --rejects side output), the spark-submit command line, one shared session.
 
 Spark starts once for the module (local[2], no UI, 2 shuffle partitions) and
-its JVM is stopped at the end. Skipped when pyspark or Java is missing
-(CI installs both: pyproject's test extra and .ci/run).
+its JVM is stopped at the end; the one spark-submit test starts a second JVM
+for a tiny job. Skipped when pyspark or Java is missing (CI installs both:
+pyproject's test extra and .ci/run).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import shlex
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -21,6 +26,9 @@ if shutil.which("java") is None:
 from samestory import spark as sp  # noqa: E402
 from samestory.cli import app  # noqa: E402
 from samestory.output import read_rows  # noqa: E402
+from samestory.spark_cli import submit_command  # noqa: E402
+
+from conftest import DATA  # noqa: E402
 
 VOCAB = [f"{a}{b}" for a in ("ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "pe") for b in ("da", "gro", "pe", "zu", "ti", "ma", "lek", "son")]
 
@@ -104,11 +112,26 @@ def test_spark_dedup_api_matches_dedup_batch_without_cleaning(spark, tmp_path):
     records = _dedup_corpus(30, seed=11)
     _write_jsonl(tmp_path / "in.jsonl", records)
     stats = sp.SparkStats()
-    rows, errors = sp.spark_dedup(spark, [str(tmp_path / "in.jsonl")], clean_first=False, stats=stats)
+    # the components found in Spark DataFrames (what a pair list too large for the driver takes), not on the driver
+    rows, errors = sp.spark_dedup(spark, [str(tmp_path / "in.jsonl")], clean_first=False, stats=stats, components_on="spark")
     local = dedup_batch([Article(id=r["id"], text=r["text"], date=r.get("date")) for r in records], workers=1)
     assert errors == []
     assert [r.as_dict() for r in rows] == [r.as_dict() for r in local]
     assert stats.candidate_pairs > 0 and stats.largest_component >= 2
+
+
+def test_components_in_spark_equal_the_driver_ones(spark):
+    import numpy as np
+
+    rng = random.Random(5)
+    chain = [(i, i + 1) for i in range(100, 140)]  # a long path: the case that needs the most rounds
+    star = [(7, k) for k in range(200, 215)]
+    loose = [(rng.randrange(300, 400), rng.randrange(300, 400)) for _ in range(60)]
+    pairs = np.array(chain[::-1] + star + loose + [(139, 7), (5, 5)], dtype=np.int64)
+    got = {r["node"]: r["comp"] for r in sp.components_df(spark.createDataFrame(pairs.tolist(), ["a", "b"])).collect()}
+    expected = sp.components(pairs[pairs[:, 0] != pairs[:, 1]])
+    assert got == expected
+    assert got[100] == got[214] == 7 and 5 not in got
 
 
 BRIDGE = ("Alder Bay bridge reopens after six months of cable repairs",
@@ -142,12 +165,103 @@ def test_spark_cluster_gives_the_local_rows(spark, tmp_path):
         records.append(rec)
     _write_jsonl(tmp_path / "stream.jsonl", records, bad_lines=[(5, "[1, 2]")])
     code_local, _, err_local = _run(["cluster", str(tmp_path / "stream.jsonl"), "-o", str(tmp_path / "local.csv"), "-q"])
-    code_spark, _, err_spark = _run(["spark", "cluster", str(tmp_path / "stream.jsonl"), "-o", str(tmp_path / "spark.csv"), "-q"])
+    code_spark, _, err_spark = _run(["spark", "cluster", str(tmp_path / "stream.jsonl"), "-o", str(tmp_path / "spark.csv"), "-q",
+                                     "--rejects", str(tmp_path / "rejects.parquet")])
     assert code_local == code_spark == 1
     local = read_rows(tmp_path / "local.csv")
     assert read_rows(tmp_path / "spark.csv") == local
     assert len(local) == 24 and 2 <= len({r["story"] for r in local}) < 24
-    assert "stream.jsonl:line 6" in err_spark and "stream.jsonl:line 6" in err_local
+    # the bad row goes to the side output, with its reason; standard error only counts it
+    assert _reject_lines(tmp_path / "rejects.parquet") == _error_lines(err_local)
+    assert "stream.jsonl:line 6" in _error_lines(err_local)[0]
+    assert _error_lines(err_spark) == [] and f"1 input error written to {tmp_path / 'rejects.parquet'}" in err_spark
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line.removeprefix("samestory: error: ") for line in stderr.splitlines() if line.startswith("samestory: error:")]
+
+
+def _reject_lines(path) -> list[str]:
+    """A rejects file's rows as the local command's error lines (FILE:LOCATION: REASON)."""
+    rows = read_rows(path)
+    assert rows and all(set(r) == {"file", "location", "reason"} and r["reason"] for r in rows)
+    return [f"{r['file']}:{r['location']}: {r['reason']}" if r["location"] else f"{r['file']}: {r['reason']}" for r in rows]
+
+
+def _pair_rows() -> list[dict]:
+    """Pairs of the test articles: every combination, each with itself, and a few mixed-up rows."""
+    articles = [json.loads(line) for line in (DATA / "articles.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for i, a in enumerate(articles):
+        for j, b in enumerate(articles[i:], i):
+            row = {"pair_id": f"p{i}-{j}"}
+            for side, art in (("1", a), ("2", b)):  # a page with only its HTML is extracted, as an article file's
+                row.update({f"{k}{side}": art[k] for k in ("title", "text", "html", "lang", "date") if k in art})
+            rows.append(row)
+    return rows
+
+
+def test_spark_score_pairs_gives_the_local_rows_and_rejects_bad_rows(spark, tmp_path, monkeypatch):
+    rows = _pair_rows()
+    bad = [(2, "{not json"),
+           (5, json.dumps({"pair_id": "no-text", "text1": "A sentence of text.", "title2": ""})),
+           (9, json.dumps({**rows[0], "pair_id": "boilerplate", "title2": "", "text2": "Advertisement\n\nShare this article\n"})),
+           (11, json.dumps({"text1": "no id", "text2": "no id either"}))]
+    _write_jsonl(tmp_path / "pairs.jsonl", rows, bad_lines=bad)
+    monkeypatch.setattr(sp, "SPLIT_BYTES", 8000)  # several reading tasks: line numbers and order carried across them
+    assert len(sp.plan_splits([str(tmp_path / "pairs.jsonl")])) >= 3
+    # batches of 4: the boilerplate pair fails when its batch is scored, after the read errors before the batch's end
+    args = ["--model", "fast", "--batch", "4"]
+    code_local, _, err_local = _run(["score-pairs", str(tmp_path / "pairs.jsonl"), "-o", str(tmp_path / "local.jsonl"), "-q", *args])
+    code_spark, _, err_spark = _run(["spark", "score-pairs", str(tmp_path / "pairs.jsonl"), "-o", str(tmp_path / "spark.jsonl"),
+                                     "--rejects", str(tmp_path / "rejects.csv"), *args])
+    assert code_local == code_spark == 1
+    local = read_rows(tmp_path / "local.jsonl")
+    assert read_rows(tmp_path / "spark.jsonl") == local
+    assert [r["pair_id"] for r in local] == [r["pair_id"] for r in rows]
+    assert all(r["probability"] == 1.0 for r in local if r["pair_id"] in ("p0-0", "p3-3"))
+    errors = _error_lines(err_local)
+    assert len(errors) == 4 and any("line 3: malformed JSON" in e for e in errors)
+    assert any("'boilerplate'" in e and "nothing to compare" in e for e in errors)
+    assert _reject_lines(tmp_path / "rejects.csv") == errors
+    assert "4 input errors written to" in err_spark and f"wrote {len(rows)} rows" in err_spark
+
+
+def test_spark_score_pairs_refuses_what_local_refuses(tmp_path):
+    (tmp_path / "p.jsonl").write_text("{}\n")
+    assert _run(["spark", "score-pairs", str(tmp_path / "p.jsonl"), "--model", "huge"])[0] == 2
+    assert _run(["spark", "score-pairs", str(tmp_path / "p.jsonl"), "--format", "html"])[0] == 2
+    assert _run(["spark", "score-pairs", str(tmp_path / "p.jsonl"), "--rejects", "-"])[0] == 2
+    assert _run(["spark", "score-pairs", str(tmp_path / "p.jsonl"), "-o", str(tmp_path / "x.csv"), "--rejects", str(tmp_path / "x.csv")])[0] == 2
+
+
+def test_print_submit_builds_the_spark_submit_line(tmp_path):
+    archive = tmp_path / "env.tar.gz"
+    archive.write_bytes(b"")
+    code, out, _ = _run(["spark", "dedup", "in dir/", "-o", "groups.parquet", "--master", "yarn", "--jaccard", "0.4", "--no-clean",
+                         "--conf", "spark.executor.memory=4g", "--rejects", "bad.csv", "--env-archive", str(archive), "--print-submit"])
+    assert code == 0
+    argv = shlex.split(out.strip())
+    assert argv[0].endswith("spark-submit")
+    assert argv[argv.index("--master") + 1] == "yarn"
+    assert argv[argv.index("--archives") + 1] == f"{archive}#samestory-env"
+    confs = [argv[i + 1] for i, a in enumerate(argv) if a == "--conf"]
+    assert "spark.executor.memory=4g" in confs and "spark.pyspark.python=./samestory-env/bin/python" in confs
+    app_at = argv.index(str(Path(sp.__file__).resolve()))
+    assert argv[app_at + 1:] == ["dedup", "in dir/", "-o", "groups.parquet", "--jaccard", "0.4", "--no-clean", "--rejects", "bad.csv"]
+    # without an archive the executors run this Python; the default master is local[*]
+    argv = submit_command("score-pairs", ["p.jsonl", "--model", "fast"])
+    assert argv[argv.index("--master") + 1] == "local[*]" and f"spark.pyspark.python={sys.executable}" in argv
+    assert argv[-5:] == [str(Path(sp.__file__).resolve()), "score-pairs", "p.jsonl", "--model", "fast"]
+
+
+def test_submit_runs_the_job_through_spark_submit(tmp_path):
+    """One tiny real run through pyspark's own spark-submit (a second JVM): samestory/spark.py as the application."""
+    code_local, _, _ = _run(["dedup", str(DATA / "articles.jsonl"), "-o", str(tmp_path / "local.csv"), "-q"])
+    code, _, err = _run(["spark", "dedup", str(DATA / "articles.jsonl"), "-o", str(tmp_path / "submitted.csv"), "--master", "local[1]",
+                         "--submit", "-q"])
+    assert code == code_local == 0, err
+    assert read_rows(tmp_path / "submitted.csv") == read_rows(tmp_path / "local.csv")
 
 
 def test_spark_usage_errors_exit_2(tmp_path):
