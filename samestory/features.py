@@ -204,6 +204,14 @@ def profile_features(a: ArticleProfile, b: ArticleProfile) -> tuple[float, ...]:
         sparse_dot(a.title_ids, a.title_weights, b.title_ids, b.title_weights) if both_titles else math.nan,
         shingle_jaccard,
         shingle_containment,
+        *_set_and_length_features(a, b),
+    )
+
+
+def _set_and_length_features(a: ArticleProfile, b: ArticleProfile) -> tuple[float, ...]:
+    """The last seven :data:`LEXICAL_FEATURES` (names, numbers, title names, date gap, lengths, language)."""
+    both_titles = a.title_ids is not None and b.title_ids is not None
+    return (
         set_overlap(a.names, b.names),
         set_overlap(a.numbers, b.numbers),
         set_overlap(a.title_names, b.title_names) if both_titles else math.nan,
@@ -261,15 +269,7 @@ def profile_features_many(a: ArticleProfile, others: Sequence[ArticleProfile]) -
     smaller = np.minimum(len(a.shingles), sizes)
     out[:, 2] = np.divide(inter, union, out=np.zeros(n), where=union > 0)
     out[:, 3] = np.divide(inter, smaller, out=np.zeros(n), where=smaller > 0)
-    for i, b in enumerate(others):
-        out[i, 4] = set_overlap(a.names, b.names)
-        out[i, 5] = set_overlap(a.numbers, b.numbers)
-        if a.title_ids is not None and b.title_ids is not None:
-            out[i, 6] = set_overlap(a.title_names, b.title_names)
-        out[i, 7] = date_gap_days(a.date, b.date)
-        out[i, 8] = abs(math.log((a.n_words + 1) / (b.n_words + 1)))
-        out[i, 9] = math.log(min(a.n_words, b.n_words) + 1)
-        out[i, 10] = math.nan if not a.lang or not b.lang else float(a.lang == b.lang)
+    out[:, 4:] = [_set_and_length_features(a, b) for b in others]
     return out
 
 
