@@ -1,9 +1,11 @@
 """Stories: group a stream of articles into story clusters, in one pass, over time.
 
 Each new article, in date order, is compared with **candidate stories**: the
-stories whose centroid is nearest to it (a usearch vector index over story
-centroids), plus every story seen in the last :attr:`ClusterConfig.recent_days`
-days. For each candidate, the article is scored against the story's latest
+stories whose centroid is nearest to it among those active in the last
+:attr:`ClusterConfig.search_days` (an exact search over an in-memory matrix,
+so its cost follows the news volume of that window, not the size of the
+store), every story seen in the last :attr:`ClusterConfig.recent_days` days,
+and stories of any age sharing a rare name with it. For each candidate, the article is scored against the story's latest
 members by the **story linker**: boosted trees over the same-story scorer's
 features (embedding cosines, character TF-IDF, shared names and numbers,
 shingle overlap, lengths, languages), the scorer's own 1-4 estimate, and the
@@ -29,9 +31,12 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import heapq
 import json
 import math
 import os
+import struct
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -39,6 +44,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .article import Article
 from .dates import to_iso
@@ -46,8 +52,9 @@ from .errors import SamestoryError
 from .features import EMBEDDING_PARTS, ArticleProfile, PairText, article_profiles, feature_names, profile_features_many
 
 LINKER_DIR = Path(__file__).resolve().parent / "models" / "linker"
-#: The vector index of story centroids, in the store directory.
+#: The archive of stories out of the search window, in the store directory (see :class:`_StoryArchive`).
 INDEX_FILE = "stories.usearch"
+#: The vector index of story centroids, in the store directory.
 #: How far in the future (days after today) a date may be before it is distrusted.
 FUTURE_SLACK_DAYS = 2
 
@@ -66,6 +73,11 @@ class ClusterConfig:
     merge_threshold: float = 0.9
     #: Stories taken by centroid similarity.
     candidates: int = 20
+    #: Centroid similarity searches the stories with an article in this many days before the latest
+    #: article seen; older stories are found through rare shared names and the archive.
+    search_days: int = 90
+    #: Stories taken by centroid similarity among those older than ``search_days`` (the archive).
+    archive_candidates: int = 5
     #: Stories seen within this many days are candidates too (capped at ``candidates`` more).
     recent_days: int = 2
     #: A story's latest members compared with the article.
@@ -148,7 +160,6 @@ class StreamArticle:
     id: str
     day: int
     date_assumed: bool
-    text: PairText
     profile: ArticleProfile
     vectors: object  # samestory.embed.ArticleVectors
 
@@ -202,33 +213,130 @@ class _Story:
         return [key for _, key in self.members[-m:]]
 
 
-#: Up to this many live stories the centroid index is searched exactly (brute force), past it approximately (HNSW).
-EXACT_SEARCH_STORIES = 10_000
-
-
 class _CentroidIndex:
-    """Nearest story centroids: usearch (cosine) over live stories, kept in step with them."""
+    """Nearest story centroids, searched exactly over the stories it holds (the active ones).
+
+    A matrix of unit centroids: an upsert writes a row, a search is one
+    matrix-vector product. Exact, so the candidates do not depend on the order
+    stories came in (a store resumed after a crash, or a stream fed in ten
+    runs, finds what one run finds), and with stories leaving it once they
+    fall out of :attr:`ClusterConfig.search_days` its size follows the news
+    volume of that window, not the size of the store. (An approximate graph
+    index, usearch HNSW, was used before: its inserts alone cost ~1 ms an
+    article, and its answers depended on insertion order.)
+    """
+
+    def __init__(self, dim: int):
+        self._vecs = np.zeros((256, dim), dtype=np.float32)
+        self._keys = np.full(256, -1, dtype=np.int64)
+        self._row: dict[int, int] = {}
+        self._used = 0
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def __contains__(self, sid: int) -> bool:
+        return sid in self._row
+
+    def upsert(self, sid: int, vec: np.ndarray) -> None:
+        row = self._row.get(sid)
+        if row is None:
+            if self._used == len(self._keys):
+                self._make_room()
+            row = self._row[sid] = self._used
+            self._keys[row] = sid
+            self._used += 1
+        self._vecs[row] = vec
+
+    def remove(self, sid: int) -> None:
+        row = self._row.pop(sid, None)
+        if row is not None:
+            self._keys[row] = -1
+            self._vecs[row] = 0.0
+
+    def _make_room(self) -> None:
+        """Drop the rows of removed stories (keeping order), and double the matrix if still full."""
+        keep = np.flatnonzero(self._keys[:self._used] >= 0)
+        size = len(self._keys) * (2 if len(keep) > len(self._keys) // 2 else 1)
+        vecs, keys = np.zeros((size, self._vecs.shape[1]), dtype=np.float32), np.full(size, -1, dtype=np.int64)
+        vecs[:len(keep)], keys[:len(keep)] = self._vecs[keep], self._keys[keep]
+        self._vecs, self._keys, self._used = vecs, keys, len(keep)
+        self._row = {int(sid): row for row, sid in enumerate(keys[:len(keep)])}
+
+    def similarities(self, sids: Sequence[int], vec: np.ndarray) -> np.ndarray | None:
+        """Cosines of the given stories' centroids with ``vec`` (one gather); None unless all are held."""
+        rows = [self._row.get(sid) for sid in sids]
+        if None in rows:
+            return None
+        return self._vecs[rows] @ vec.astype(np.float32)
+
+    def nearest(self, vec: np.ndarray, k: int) -> list[int]:
+        """The ``k`` story keys of highest cosine, ties by key."""
+        k = min(k, len(self._row))
+        if k <= 0:
+            return []
+        sims = self._vecs[:self._used] @ vec.astype(np.float32)
+        keys = self._keys[:self._used]
+        sims[keys < 0] = -np.inf
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        top = top[np.lexsort((keys[top], -sims[top]))]
+        return [int(key) for key in keys[top]]
+
+
+#: Up to this many stories the archive is searched exactly (a matrix, ~0.1 ms), past it approximately (HNSW).
+EXACT_ARCHIVE_STORIES = 10_000
+
+
+class _StoryArchive:
+    """Stories out of the search window, in an on-disk usearch index (``DIR/stories.usearch``).
+
+    A story enters once, when it leaves :class:`_CentroidIndex` (no new
+    article for ``search_days``), and leaves if it comes back, so its inserts
+    cost little; searching it finds an old story a late follow-up resembles
+    without scanning every story ever made. Derived data: saved beside a
+    stamp of the store state after each run and rebuilt from the database
+    when missing, stale (a crash) or damaged.
+    """
 
     def __init__(self, dim: int):
         from usearch.index import Index
 
         self.index = Index(ndim=dim, metric="cos", dtype="f32")
+        self._dim = dim
+        self._exact: _CentroidIndex | None = _CentroidIndex(dim)  # the same vectors, while few
 
-    def upsert(self, sid: int, vec: np.ndarray) -> None:
-        if sid in self.index:
-            self.index.remove(sid)
-        self.index.add(sid, vec.astype(np.float32))
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __contains__(self, sid: int) -> bool:
+        return sid in self.index
+
+    def add(self, sid: int, vec: np.ndarray) -> None:
+        if sid not in self.index:
+            self.index.add(sid, vec.astype(np.float32), threads=1)
+            if self._exact is not None:
+                self._exact.upsert(sid, vec)
 
     def remove(self, sid: int) -> None:
         if sid in self.index:
             self.index.remove(sid)
+            if self._exact is not None:
+                self._exact.remove(sid)
 
     def nearest(self, vec: np.ndarray, k: int) -> list[int]:
-        if len(self.index) == 0:
+        """Exact while small, so the answer depends only on which stories are archived (a rebuilt archive
+        answers as the saved one did); HNSW past :data:`EXACT_ARCHIVE_STORIES`."""
+        if len(self.index) == 0 or k <= 0:
             return []
-        # Exact search while it is cheap (under ~0.5 ms): the answer then does not depend on the order the
-        # graph was built in, so a store resumed after a crash (index rebuilt) finds the same candidates.
-        matches = self.index.search(vec.astype(np.float32), min(k, len(self.index)), exact=len(self.index) <= EXACT_SEARCH_STORIES)
+        if len(self.index) <= EXACT_ARCHIVE_STORIES:
+            if self._exact is None:  # back under the bound: the matrix again, from the index's own vectors
+                self._exact = _CentroidIndex(self._dim)
+                keys = np.asarray(self.index.keys, dtype=np.int64)
+                for sid, v in zip(keys.tolist(), self.index.get(keys)):
+                    self._exact.upsert(sid, v)
+            return self._exact.nearest(vec, k)
+        self._exact = None
+        matches = self.index.search(vec.astype(np.float32), min(k, len(self.index)), threads=1)
         return [int(key) for key in matches.keys]
 
     def save(self, path: Path, stamp: str) -> None:
@@ -254,6 +362,7 @@ class _CentroidIndex:
         if len(self.index) != expected:
             self.index.reset()
             return False
+        self._exact = None  # made again from the loaded vectors on the first search
         return True
 
 
@@ -273,10 +382,54 @@ def analyse_texts(texts: Sequence[PairText], embedder, cache=None) -> list[tuple
     return list(zip(article_profiles(texts), vectors))
 
 
-def _analyse_in_worker(texts: list[PairText], embedder: str) -> list[tuple[ArticleProfile, object]]:
+_ANALYSIS_HEADER = struct.Struct("<4sII")  # magic, scheme, profile bytes
+
+
+@lru_cache(maxsize=1)
+def _analysis_scheme() -> int:
+    """Changes with the shipped IDF table: profiles stored under another table are analysed again, not reused."""
+    from .features import char_idf
+
+    return zlib.crc32(char_idf().tobytes()) ^ 1
+
+
+def encode_analysis(profile: ArticleProfile, vectors) -> bytes:
+    """An article's analysis as stored in ``link_profiles`` (~8 KB: float16 weights and vectors).
+
+    The clusterer only ever links with decoded analyses, fresh or stored
+    (:func:`decode_analysis` of this is a fixed point), so a member read back
+    from the store scores exactly as it did when it was analysed.
+    """
+    p = profile.to_bytes()
+    return _ANALYSIS_HEADER.pack(b"SSA1", _analysis_scheme(), len(p)) + p + vectors.to_bytes()
+
+
+def decode_analysis(data: bytes) -> tuple[ArticleProfile, object] | None:
+    """:func:`encode_analysis` read back; None when made under another scheme (then the text is analysed again)."""
+    from .embed import ArticleVectors
+
+    magic, scheme, n_profile = _ANALYSIS_HEADER.unpack_from(data)
+    if magic != b"SSA1" or scheme != _analysis_scheme():
+        return None
+    start = _ANALYSIS_HEADER.size
+    return ArticleProfile.from_bytes(data[start:start + n_profile]), ArticleVectors.from_bytes(data[start + n_profile:])
+
+
+def analyse_encoded(texts: Sequence[PairText], embedder, cache=None) -> list[tuple[bytes, tuple[ArticleProfile, object]]]:
+    """:func:`analyse_texts`, each result as its :func:`encode_analysis` bytes (what is stored) and those
+    bytes decoded (what is linked with), so a fresh article and a stored one are the same to the linker.
+    Decoding is done here, in the analysis worker when there is one, not in the linking loop."""
+    out = []
+    for profile, vectors in analyse_texts(texts, embedder, cache):
+        data = encode_analysis(profile, vectors)
+        out.append((data, decode_analysis(data)))
+    return out
+
+
+def _analyse_in_worker(texts: list[PairText], embedder: str) -> list[tuple[bytes, tuple[ArticleProfile, object]]]:
     from .embed import get_embedder
 
-    return analyse_texts(texts, get_embedder(embedder))
+    return analyse_encoded(texts, get_embedder(embedder))
 
 
 class StoryClusterer:
@@ -301,6 +454,9 @@ class StoryClusterer:
         self.embeddings = EmbeddingCache(max_items=cache_articles)
         all_names = link_feature_names(config.embedder)
         self._linker_cols = [all_names.index(f) for f in self.linker.features]
+        # the scorer's estimate is a linker input only if the linker was trained with it (the gold-forced
+        # training pass, whose linker lists every feature, always computes it)
+        self._uses_scorer = "scorer_overall" in self.linker.features
         scorer_names = feature_names((config.embedder,))
         self._scorer_cols = [scorer_names.index(f) for f in self.scorer.features]
         self._articles: OrderedDict[int, StreamArticle] = OrderedDict()
@@ -308,6 +464,8 @@ class StoryClusterer:
         self._stories: dict[int, _Story] = {}
         self._story_of: dict[int, int] = {}
         self._index = _CentroidIndex(self.embedder.dim)
+        self._archive = _StoryArchive(self.embedder.dim)
+        self._expiry: list[tuple[int, int]] = []  # (last day, story) heap: when stories leave the index
         self._last_day: int | None = None
         self._name_df: dict[str, int] = {}
         self._load()
@@ -325,27 +483,31 @@ class StoryClusterer:
 
     @property
     def index_path(self) -> Path:
-        """The on-disk vector index of story centroids (derived data: rebuilt from the database when stale)."""
+        """The on-disk archive index (derived data: rebuilt from the database when stale)."""
         return self.store.path / INDEX_FILE
 
     def _stamp(self) -> str:
         members, top = self.store.db.execute(
             "SELECT (SELECT COUNT(*) FROM story_members), (SELECT COALESCE(MAX(story), 0) FROM stories)").fetchone()
-        return f"{self.embedder.name}:{members}:{top}"
+        return f"{self.embedder.name}:{members}:{top}:{self.config.search_days}"
 
     def _load(self) -> None:
         db = self.store.db
         for sid, sid_text, first, last, vec in db.execute(
-                "SELECT story, id, first_day, last_day, vec_sum FROM stories WHERE merged_into IS NULL"):
+                "SELECT story, id, first_day, last_day, vec_sum FROM stories WHERE merged_into IS NULL ORDER BY story"):
             self._stories[sid] = _Story(sid, sid_text, first, last, [], np.frombuffer(vec, dtype=np.float32).copy())
-        if not self._index.load(self.index_path, self._stamp(), len(self._stories)):
-            for sid, story in self._stories.items():
-                self._index.upsert(sid, story.centroid)
         for seq, sid, day in db.execute("SELECT seq, story, day FROM story_members ORDER BY seq"):
             sid = self._live(sid)
             bisect.insort(self._stories[sid].members, (day, seq))
             self._story_of[seq] = sid
             self._last_day = day if self._last_day is None else max(self._last_day, day)
+        old = []
+        for story in self._stories.values():  # the active ones, as a run that never stopped would hold them
+            if not self._index_story(story, archive=False):
+                old.append(story)
+        if not self._archive.load(self.index_path, self._stamp(), len(old)):
+            for story in old:
+                self._archive.add(story.sid, story.centroid)
         self._name_df = dict(db.execute("SELECT name, df FROM name_df"))
 
     def _live(self, sid: int) -> int:
@@ -363,10 +525,10 @@ class StoryClusterer:
         return [self._placed(seq, day, assumed, done) for (seq, _, day, assumed), done
                 in zip(items, self._analyse([a for _, a, _, _ in items]))]
 
-    def _analyse(self, articles: Sequence[Article]) -> list[tuple[str, PairText, ArticleProfile, object]]:
-        """Profiles and vectors of many articles in one batch (the vectoriser and embedder cost per call)."""
+    def _analyse(self, articles: Sequence[Article]) -> list[tuple[str, bytes, tuple]]:
+        """Analyses of many articles in one batch (the vectoriser and embedder cost per call): ``(id, bytes, decoded)``."""
         texts = [_pair_text(a) for a in articles]
-        return [(a.id, t, p, v) for a, t, (p, v) in zip(articles, texts, analyse_texts(texts, self.embedder, self.embeddings))]
+        return [(a.id, *done) for a, done in zip(articles, analyse_encoded(texts, self.embedder, self.embeddings))]
 
     def _analysed_batches(self, batches: list[list[Article]], workers: int | None) -> Iterator[list[tuple]]:
         """:meth:`_analyse` of each batch, in order; in a worker process that runs ahead of the linking
@@ -380,26 +542,33 @@ class StoryClusterer:
 
         texts = ([_pair_text(a) for a in b] for b in batches)
         work = map_batches(partial(_analyse_in_worker, embedder=self.config.embedder), texts, workers,
-                           local=lambda t: analyse_texts(t, self.embedder, self.embeddings), what="article analysis worker")
-        for b, (t, done) in zip(batches, work):
-            yield [(a.id, text, p, v) for a, text, (p, v) in zip(b, t, done)]
+                           local=lambda t: analyse_encoded(t, self.embedder, self.embeddings), what="article analysis worker")
+        for b, (_, analysed) in zip(batches, work):
+            yield [(a.id, *done) for a, done in zip(b, analysed)]
 
     @staticmethod
-    def _placed(seq: int, day: int, assumed: bool, done: tuple) -> StreamArticle:
+    def _placed(seq: int, day: int, assumed: bool, done: tuple[str, bytes, tuple]) -> StreamArticle:
         from dataclasses import replace
 
-        article_id, text, profile, vectors = done
-        date = iso_day(day)
-        return StreamArticle(seq, article_id, day, assumed, replace(text, date=date), replace(profile, date=date), vectors)
+        article_id, _, (profile, vectors) = done
+        return StreamArticle(seq, article_id, day, assumed, replace(profile, date=iso_day(day)), vectors)
 
     def _member(self, key: int) -> StreamArticle:
+        """A story member's analysis: from memory, else as stored (``link_profiles``), else analysed again."""
         art = self._articles.get(key)
         if art is not None:
             self._articles.move_to_end(key)
             return art
-        row = self.store.db.execute("SELECT day, date_assumed FROM story_members WHERE seq = ?", (key,)).fetchone()
-        (article,) = self.store.articles([key])
-        art = self._prepare([(key, article, row[0], bool(row[1]))])[0]
+        day, assumed, article_id, data = self.store.db.execute(
+            "SELECT m.day, m.date_assumed, a.id, p.data FROM story_members m JOIN articles a ON a.seq = m.seq "
+            "LEFT JOIN link_profiles p ON p.seq = m.seq WHERE m.seq = ?", (key,)).fetchone()
+        decoded = decode_analysis(data) if data is not None else None
+        if decoded is None:  # a store from before link_profiles, or analysed under another IDF table
+            (article,) = self.store.articles([key])
+            ((_, data, decoded),) = self._analyse([article])
+            if self.store.db.in_transaction:
+                self.store.db.execute("INSERT OR REPLACE INTO link_profiles(seq, data) VALUES (?, ?)", (key, data))
+        art = self._placed(key, day, bool(assumed), (article_id, data, decoded))
         self._remember(art)
         return art
 
@@ -413,11 +582,13 @@ class StoryClusterer:
     def candidates(self, art: StreamArticle) -> list[int]:
         """Story keys to compare the article with: nearest centroids, then recent stories."""
         cfg = self.config
-        near = self._index.nearest(art.vectors.doc, cfg.candidates)
+        near = self._index.nearest(art.vectors.doc, cfg.candidates) + self._archive.nearest(art.vectors.doc, cfg.archive_candidates)
         recent = self._recent_from_store(art.day)
         if len(recent) > cfg.candidates:
-            sims = np.stack([self._stories[s].centroid for s in recent]) @ art.vectors.doc
-            recent = [recent[i] for i in np.argsort(-sims)[:cfg.candidates]]
+            sims = self._index.similarities(recent, art.vectors.doc)
+            if sims is None:  # an article older than the search window: some recent stories are archived
+                sims = np.stack([self._stories[s].centroid for s in recent]) @ art.vectors.doc
+            recent = [recent[i] for i in np.argsort(-sims, kind="stable")[:cfg.candidates]]
         return list(dict.fromkeys(near + recent + self._name_candidates(art)))
 
     def _name_candidates(self, art: StreamArticle) -> list[int]:
@@ -455,12 +626,13 @@ class StoryClusterer:
         X[:, :n_emb] = pair_similarities_many(art.vectors, [o.vectors for o in others])
         X[:, n_emb:n_scorer - 1] = profile_features_many(art.profile, [o.profile for o in others])
         for i, other in enumerate(others):
-            if not (art.text.title and other.text.title):
+            if art.profile.title_ids is None or other.profile.title_ids is None:
                 X[i, 1] = math.nan
-            X[i, n_scorer - 1] = float(art.text.lang == "en" and other.text.lang == "en") if art.text.lang and other.text.lang else math.nan
+            a_lang, o_lang = art.profile.lang, other.profile.lang
+            X[i, n_scorer - 1] = float(a_lang == "en" and o_lang == "en") if a_lang and o_lang else math.nan
             X[i, n_scorer + 1] = abs(art.day - other.day)
             X[i, n_scorer + 2:n_scorer + 5] = self._name_rarity(art.profile.names, other.profile.names, n_docs)
-        if n:
+        if n and self._uses_scorer:
             X[:, n_scorer] = self.scorer.overall(X[:, :n_scorer][:, self._scorer_cols])
         return X
 
@@ -550,6 +722,14 @@ class StoryClusterer:
         if progress is not None and len(pending) < len(given):
             progress(len(given) - len(pending))
         chunks = [pending[start:start + batch] for start in range(0, len(pending), batch)]
+        with threadpool_limits(1, "blas"):  # one-vector products: a second BLAS thread only waits on the analysis worker
+            self._link_batches(chunks, workers, results, progress)
+        if pending:
+            self._archive.save(self.index_path, self._stamp())
+        return [(aid, results[aid]) for aid in order]
+
+    def _link_batches(self, chunks: list[list[tuple]], workers: int | None, results: dict[str, str],
+                      progress: Callable[[int], None] | None) -> None:
         for chunk, analysed in zip(chunks, self._analysed_batches([[a for _, a, _ in c] for c in chunks], workers)):
             try:
                 with self.store.transaction():
@@ -560,9 +740,6 @@ class StoryClusterer:
                 raise
             if progress is not None:
                 progress(len(chunk))
-        if pending:
-            self._index.save(self.index_path, self._stamp())
-        return [(aid, results[aid]) for aid in order]
 
     def _stored_stories(self, ids: Sequence[str]) -> dict[str, str]:
         """Story ids of those of ``ids`` already clustered in the store."""
@@ -577,6 +754,8 @@ class StoryClusterer:
         self._stories.clear()
         self._story_of.clear()
         self._index = _CentroidIndex(self.embedder.dim)
+        self._archive = _StoryArchive(self.embedder.dim)
+        self._expiry = []
         self._last_day = None
         self._name_df = {}
         try:
@@ -591,10 +770,15 @@ class StoryClusterer:
         assumed = day is None
         if assumed:
             day = self._last_day if self._last_day is not None else dt.date.today().toordinal()
-        self._last_day = day if self._last_day is None else max(self._last_day, day)
+        if self._last_day is None or day > self._last_day:
+            self._last_day = day
+            self._expire()
         art = self._placed(seq, day, assumed, done)
         sid = self._choose(art)
+        latest_before = set(self._stories[sid].latest(self.config.members))
         self._join(sid, art)
+        if art.key in self._drop_old_profiles(self._stories[sid], latest_before | {art.key}):
+            self.store.db.execute("INSERT OR REPLACE INTO link_profiles(seq, data) VALUES (?, ?)", (art.key, done[1]))
         self._count_names(art.profile.names)
         self.store.db.executemany("INSERT OR IGNORE INTO article_names(name, seq) VALUES (?, ?)",
                                   [(name, art.key) for name in art.profile.names])
@@ -636,7 +820,9 @@ class StoryClusterer:
         a, b = self._stories[keep], self._stories[gone]
         if (b.first_day, b.sid) < (a.first_day, a.sid):
             a, b = b, a
+        latest_before = set(a.latest(self.config.members)) | set(b.latest(self.config.members))
         a.add(b.members, b.vec_sum)
+        self._drop_old_profiles(a, latest_before)
         a.first_day, a.last_day = min(a.first_day, b.first_day), max(a.last_day, b.last_day)
         for _, key in b.members:
             self._story_of[key] = a.sid
@@ -644,15 +830,48 @@ class StoryClusterer:
         self.store.db.execute("UPDATE stories SET merged_into = ?, size = 0 WHERE story = ?", (a.sid, b.sid))
         del self._stories[b.sid]
         self._index.remove(b.sid)
+        self._archive.remove(b.sid)
         self._save_story(a)
         return a.sid
+
+    def _drop_old_profiles(self, story: _Story, latest_before: set[int]) -> set[int]:
+        """Delete the stored analyses of members no longer among the story's latest (never compared again);
+        return the latest members."""
+        latest = set(story.latest(self.config.members))
+        gone = latest_before - latest
+        if gone:
+            self.store.db.executemany("DELETE FROM link_profiles WHERE seq = ?", [(key,) for key in gone])
+        return latest
 
     def _save_story(self, story: _Story) -> None:
         """Write the story's row and move its centroid in the index (inside the batch's transaction)."""
         self.store.db.execute(
             "UPDATE stories SET first_day = ?, last_day = ?, size = ?, vec_sum = ? WHERE story = ?",
             (story.first_day, story.last_day, len(story.members), story.vec_sum.astype(np.float32).tobytes(), story.sid))
-        self._index.upsert(story.sid, story.centroid)
+        self._index_story(story)
+
+    def _index_story(self, story: _Story, archive: bool = True) -> bool:
+        """Put the story's centroid in the search index if it is active (an article within ``search_days``
+        of the latest day seen), noting when it leaves; in the archive otherwise. True when active."""
+        if self._last_day is None or story.last_day >= self._last_day - self.config.search_days:
+            self._archive.remove(story.sid)
+            self._index.upsert(story.sid, story.centroid)
+            heapq.heappush(self._expiry, (story.last_day, story.sid))
+            return True
+        self._index.remove(story.sid)
+        if archive:
+            self._archive.add(story.sid, story.centroid)
+        return False
+
+    def _expire(self) -> None:
+        """Take stories whose latest article is now more than ``search_days`` old out of the search index."""
+        cutoff = self._last_day - self.config.search_days
+        while self._expiry and self._expiry[0][0] < cutoff:
+            _, sid = heapq.heappop(self._expiry)
+            story = self._stories.get(sid)
+            if story is not None and story.last_day < cutoff and sid in self._index:  # else a later entry stands
+                self._index.remove(sid)
+                self._archive.add(sid, story.centroid)
 
     # --- reading ----------------------------------------------------------------
 

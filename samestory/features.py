@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import re
+import struct
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -92,13 +94,71 @@ def char_idf() -> np.ndarray:
         return data["idf"].astype(np.float32)
 
 
+def _word_gram_ids(word: str, n_features: int) -> np.ndarray:
+    """Hashed ids of the character 3-5-grams of one space-padded word, exactly as scikit-learn's
+    ``HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), alternate_sign=False)`` makes them
+    (a word shorter than n counts once, as its whole padded self; MurmurHash3 of the UTF-8 bytes, seed 0)."""
+    from sklearn.utils import murmurhash3_32
+
+    padded = f" {word} "
+    grams = []
+    for n in (3, 4, 5):
+        grams.append(padded[:n])
+        offset = 0
+        while offset + n < len(padded):
+            offset += 1
+            grams.append(padded[offset:offset + n])
+        if offset == 0:
+            break
+    hashes = [murmurhash3_32(g.encode("utf-8"), 0) for g in grams]
+    return np.array([(2**31 - 1 - (n_features - 1)) % n_features if h == -2**31 else abs(h) % n_features for h in hashes],
+                    dtype=np.int32)
+
+
+#: Words whose n-gram ids :func:`hashed_char_counts` keeps between calls (a stream's vocabulary
+#: settles, so most words of a new batch were seen before); about 60 MB when full, then emptied.
+WORD_CACHE_WORDS = 300_000
+_WORD_GRAM_IDS: dict[int, dict[str, np.ndarray]] = {}
+
+
+def hashed_char_counts(texts: Sequence[str], n_features: int = CHAR_FEATURES):
+    """Counts of hashed character 3-5-grams within words (float64 CSR, sorted ids): the matrix scikit-learn's
+    ``HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=n_features, alternate_sign=False,
+    norm=None, lowercase=True)`` gives, made per distinct word instead of per n-gram (news repeats its
+    words, so each word is hashed once: 2-5 times faster; a test holds them equal)."""
+    from collections import Counter
+
+    import scipy.sparse as sp
+
+    ids_of = _WORD_GRAM_IDS.setdefault(n_features, {})
+    if len(ids_of) > WORD_CACHE_WORDS:
+        ids_of.clear()
+    indptr, indices, values = [0], [], []
+    for text in texts:
+        counts = Counter(text.lower().split())
+        if counts:
+            parts = []
+            for word in counts:
+                ids = ids_of.get(word)
+                if ids is None:
+                    ids = ids_of[word] = _word_gram_ids(word, n_features)
+                parts.append(ids)
+            ids = np.concatenate(parts)
+            weight = np.repeat(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)), [len(p) for p in parts])
+            unique, inverse = np.unique(ids, return_inverse=True)
+            indices.append(unique)
+            values.append(np.bincount(inverse, weights=weight, minlength=len(unique)))
+        indptr.append(indptr[-1] + (len(indices[-1]) if counts else 0))
+    cat = (lambda xs, dtype: np.concatenate(xs) if xs else np.zeros(0, dtype))
+    return sp.csr_matrix((cat(values, np.float64), cat(indices, np.int32), np.asarray(indptr, dtype=np.int64)),
+                         shape=(len(texts), n_features))
+
+
 def char_vectors(texts: Sequence[str], idf: np.ndarray | None = None):
     """L2-normalised sublinear-TF(-IDF) hashed character 3-5-gram vectors (scipy sparse)."""
-    from sklearn.feature_extraction.text import HashingVectorizer
     from sklearn.preprocessing import normalize
 
-    hv = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=CHAR_FEATURES, alternate_sign=False, norm=None, lowercase=True)
-    m = hv.transform([for_matching(t[:CHAR_TEXT_LIMIT]) for t in texts]).tocsr()
+    m = hashed_char_counts([for_matching(t[:CHAR_TEXT_LIMIT]) for t in texts])
     m.data = 1.0 + np.log(m.data)
     if idf is not None:
         m = m.multiply(idf[None, :]).tocsr()
@@ -161,6 +221,59 @@ class ArticleProfile:
     n_words: int
     lang: str | None
     date: str | None
+
+
+    # Bytes (see :meth:`to_bytes`): b"SSP1", a header of counts, the n-gram weights as float16 and the
+    # shingles, then zlib of the sorted n-gram ids as deltas and of the names, numbers, title names,
+    # language and date as text (the part that compresses). About 8 KB for a 450-word article (~20 KB
+    # as float32 arrays in memory).
+    _MAGIC = b"SSP1"
+    _HEADER = struct.Struct("<4sIIIIIB")  # magic, chars, title chars (or 2**32-1: no title), shingles, words, text bytes, has date
+
+    def to_bytes(self) -> bytes:
+        """Compact serialisation (float16 weights) for a store; ``from_bytes(to_bytes(p))`` is a fixed point."""
+        no_title = self.title_ids is None
+        title_ids = np.zeros(0, np.int32) if no_title else self.title_ids
+        title_weights = np.zeros(0, np.float32) if no_title else self.title_weights
+        text = "\x1e".join(["\x1f".join(sorted(self.names)), "\x1f".join(sorted(self.numbers)),
+                             "" if self.title_names is None else "\x1f".join(sorted(self.title_names)),
+                             self.lang or "", self.date or ""]).encode("utf-8", "surrogatepass")
+        packed = zlib.compress(b"".join((np.diff(self.char_ids, prepend=0).astype("<u4").tobytes(),
+                                         np.diff(title_ids, prepend=0).astype("<u4").tobytes(), text)), 1)
+        head = self._HEADER.pack(self._MAGIC, len(self.char_ids), 2**32 - 1 if no_title else len(title_ids),
+                                 len(self.shingles), self.n_words, len(text), int(self.date is not None))
+        return b"".join((head, self.char_weights.astype("<f2").tobytes(), title_weights.astype("<f2").tobytes(),
+                         self.shingles.astype("<u8").tobytes(), packed))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "ArticleProfile":
+        magic, n_char, n_title, n_shingles, n_words, n_text, has_date = cls._HEADER.unpack_from(data)
+        if magic != cls._MAGIC:
+            raise ValueError("not a serialised ArticleProfile (bad magic)")
+        no_title = n_title == 2**32 - 1
+        n_title = 0 if no_title else n_title
+        raw = cls._HEADER.size + 2 * n_char + 2 * n_title + 8 * n_shingles
+        body = data[:raw] + zlib.decompress(data[raw:])
+        sizes = (cls._HEADER.size, 2 * n_char, 2 * n_title, 8 * n_shingles, 4 * n_char, 4 * n_title, n_text)
+        if len(body) != sum(sizes):
+            raise ValueError(f"serialised ArticleProfile: {len(body)} bytes, expected {sum(sizes)}")
+        parts, pos = [], 0
+        for size in sizes:
+            parts.append(body[pos:pos + size])
+            pos += size
+        _, weights, title_weights, shingles, ids, title_ids, text = parts
+        ids = np.cumsum(np.frombuffer(ids, "<u4"), dtype=np.int64).astype(np.int32)
+        title_ids = np.cumsum(np.frombuffer(title_ids, "<u4"), dtype=np.int64).astype(np.int32)
+        weights = np.frombuffer(weights, "<f2").astype(np.float32)
+        title_weights = np.frombuffer(title_weights, "<f2").astype(np.float32)
+        names_, numbers_, title_names, lang, date = text.decode("utf-8", "surrogatepass").split("\x1e")
+
+        def items(joined: str) -> frozenset[str]:
+            return frozenset(joined.split("\x1f")) if joined else frozenset()
+
+        return cls(ids, weights, None if no_title else title_ids, None if no_title else title_weights,
+                   np.frombuffer(shingles, "<u8").astype(np.uint64), items(names_), items(numbers_),
+                   None if no_title else items(title_names), n_words, lang or None, date if has_date else None)
 
 
 def _sparse_rows(m) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -106,6 +106,15 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (name, seq)
     ) WITHOUT ROWID;
     """,
+    # 2 -> 3: what the story linker computed of each recent story member (its lexical profile and vectors,
+    # samestory.cluster.encode_analysis), so a new run reads it back instead of analysing the text again.
+    # Kept only for the latest members of each story (the ones new articles are compared with).
+    """
+    CREATE TABLE link_profiles (
+        seq  INTEGER PRIMARY KEY REFERENCES articles(seq) ON DELETE CASCADE,
+        data BLOB NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

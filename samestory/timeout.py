@@ -89,16 +89,19 @@ def run_with_time_limit(seconds: float | None, fn: Callable[..., T], *args: Any,
     """
     if not seconds or seconds <= 0 or getattr(_local, "limit", None) is not None:
         return fn(*args, **kwargs)
-    limit = _start(seconds)
-    if limit is None:
-        return fn(*args, **kwargs)
     try:
+        if _start(seconds) is None:
+            return fn(*args, **kwargs)
         result = fn(*args, **kwargs)
     except BaseException:
+        limit = getattr(_local, "limit", None)  # set before the timer starts: a tiny limit may fire inside _start
+        if limit is None:
+            raise
         _stop(limit)
         if limit.fired:
             raise TimeLimitExceeded(seconds, what) from None
         raise
+    limit = _local.limit
     try:
         _stop(limit)
     except DocumentTimeout:  # fired in the instant the work ended
@@ -117,7 +120,9 @@ def _start(seconds: float) -> _Limit | None:
         _local.limit = limit
         if signal.getsignal(signal.SIGALRM) is not _on_alarm:
             signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds, min(seconds, _REPEAT))
+        # repeats a second apart whatever the limit: a tiny limit repeating as often as itself would
+        # raise again inside the caller's cleanup, and escape it
+        signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT)
         return limit
     if _set_async_exc is None:
         return None

@@ -200,26 +200,48 @@ def test_shipped_linker_loads_and_its_probabilities_are_probabilities():
     assert np.all((p >= 0) & (p <= 1))
 
 
-def test_the_on_disk_centroid_index_is_reused_and_rebuilt_when_stale_or_damaged(tmp_path, monkeypatch):
+def test_centroid_search_is_exact_and_holds_the_stories_of_the_search_window(tmp_path):
+    """Stories leave the similarity search once their latest article is search_days older than the
+    latest seen (rare names still find them); a reopened store holds the same ones as the run that
+    never stopped, so candidates do not depend on where runs were split."""
     from samestory import cluster as cluster_module
+    from samestory.cluster import _CentroidIndex
 
+    index = _CentroidIndex(3)
+    rng = np.random.default_rng(0)
+    vecs = {sid: v / np.linalg.norm(v) for sid, v in zip(range(10, 700, 7), rng.standard_normal((99, 3)))}
+    for sid, v in vecs.items():
+        index.upsert(sid, v)
+    for sid in list(vecs)[::3]:
+        index.remove(sid)
+        del vecs[sid]
+    index.upsert(10_000, vecs[17])  # an exact tie with story 17: the lower key first
+    query = vecs[17]
+    brute = sorted(vecs, key=lambda s: (-float(vecs[s] @ query), s))[:5]
+    assert index.nearest(query, 5)[:2] == [17, 10_000] and index.nearest(query, 6) == sorted(
+        brute + [10_000], key=lambda s: (-float((vecs.get(s, vecs[17])) @ query), s))
+    assert len(index) == len(vecs) + 1 and index.nearest(query, 1000)[-1] in vecs
+
+    config = ClusterConfig(search_days=30)
     path = tmp_path / "s"
-    run(path, [art("a", BRIDGE_A, "2024-03-14"), art("lib", LIBRARY, "2024-03-14")])
-    index = path / cluster_module.INDEX_FILE
-    assert index.is_file() and (path / (index.name + ".stamp")).is_file()
-
-    rebuilt = []
-    real_upsert = cluster_module._CentroidIndex.upsert
-    monkeypatch.setattr(cluster_module._CentroidIndex, "upsert", lambda self, sid, vec: (rebuilt.append(sid), real_upsert(self, sid, vec)))
     with Store(path) as store:
-        c = StoryClusterer(store)
-        assert rebuilt == [] and len(c._index.index) == 2  # loaded from disk, not rebuilt
-
-    index.write_bytes(b"not an index")  # damaged: rebuilt from the database, same answers
+        c = StoryClusterer(store, config)
+        c.add([art("a", BRIDGE_A, "2024-01-02"), art("lib", LIBRARY, "2024-02-20"), art("fire", FIRE, "2024-03-01")])
+        active = {c._stories[sid].id for sid in c._index._row}
+    assert active == {"lib", "fire"}  # the bridge story's last article is 59 days old
     with Store(path) as store:
-        c = StoryClusterer(store)
-        assert sorted(rebuilt) == sorted(c._stories) and len(c._index.index) == 2
-        assert dict(c.add([art("b", BRIDGE_B, "2024-03-15")])) == {"b": "a"}
+        c = StoryClusterer(store, config)
+        assert {c._stories[sid].id for sid in c._index._row} == active
+        # a late bridge article still meets the bridge story: it shares rare names (found without the index)
+        (late,) = c._prepare([(999, art("b", BRIDGE_B, "2024-03-02"), article_day("2024-03-02"), False)])
+        bridge = next(sid for sid, story in c._stories.items() if story.id == "a")
+        assert bridge not in c._index and bridge in c.candidates(late)
+        # ...and through the on-disk archive of stories out of the window, saved after the first run
+        assert (path / cluster_module.INDEX_FILE).is_file() and len(c._archive) == 1
+        assert c._archive.nearest(late.vectors.doc, 5) == [bridge]
+    (path / cluster_module.INDEX_FILE).write_bytes(b"damaged")  # derived data: rebuilt from the database
+    with Store(path) as store:
+        assert len(StoryClusterer(store, config)._archive) == 1
 
 
 def _varied_stream(n: int) -> list[Article]:
@@ -256,3 +278,35 @@ def test_unrelated_news_of_the_same_day_gets_a_low_link_probability(tmp_path):
         (bridge,) = c._prepare([(98, art("b", BRIDGE_B, "2024-03-14"), article_day("2024-03-14"), False)])
         assert c.link_probabilities(lib, c.candidates(lib))[1] < 0.1
         assert c.link_probabilities(bridge, c.candidates(bridge))[1] > 0.5
+
+
+def test_a_later_run_reads_story_members_back_instead_of_analysing_them_again(tmp_path, monkeypatch):
+    """Each story's latest members keep their analysis in the store (and only those), so a new run of a
+    daily feed links against them without re-reading their texts, with the same stories as one run."""
+    stream = [art(f"b{i}", BRIDGE_A if i % 2 else BRIDGE_B, f"2024-03-{10 + i:02d}") for i in range(7)]
+    stream += [art("lib", LIBRARY, "2024-03-12"), art("fire", FIRE, "2024-03-13")]
+    later = [art("b-late", BRIDGE_B, "2024-03-20"), art("lib-late", LIBRARY, "2024-03-20")]
+    one = run(tmp_path / "one", stream + later)
+    path = tmp_path / "two"
+    run(path, stream)
+    config = ClusterConfig()
+    with Store(path) as store:
+        kept = {seq for (seq,) in store.db.execute("SELECT seq FROM link_profiles")}
+        latest = set()
+        for (sid,) in store.db.execute("SELECT story FROM stories WHERE merged_into IS NULL"):
+            latest |= {seq for (seq,) in store.db.execute(
+                "SELECT seq FROM story_members WHERE story = ? ORDER BY day DESC, seq DESC LIMIT ?", (sid, config.members))}
+        assert kept == latest and len(kept) < len(stream)
+    analysed = []
+    original = StoryClusterer._analyse
+    monkeypatch.setattr(StoryClusterer, "_analyse", lambda self, arts: analysed.extend(a.id for a in arts) or original(self, arts))
+    assert run(path, later) == {k: one[k] for k in ("b-late", "lib-late")}
+    assert sorted(analysed) == ["b-late", "lib-late"]  # the new articles only: members came from the store
+    with Store(path) as store, store.transaction() as db:  # as a store from before link_profiles
+        db.execute("DELETE FROM link_profiles")
+    analysed.clear()
+    last = [art("b-last", BRIDGE_A, "2024-03-21")]
+    assert run(path, last) == {"b-last": run(tmp_path / "three", stream + later + last)["b-last"]}
+    assert "b-last" in analysed and len(analysed) > 1  # the members were analysed again
+    with Store(path) as store:
+        assert store.db.execute("SELECT COUNT(*) FROM link_profiles").fetchone()[0] > 0

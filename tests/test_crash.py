@@ -36,7 +36,7 @@ def test_killed_ingests_leave_whole_articles_and_resume_to_the_uninterrupted_sta
     state = crash.final_state(killed)
     assert set(state) == set(want)  # the same articles, each once
     # The same stories: resuming rebuilds the clusterer's memory and its centroid index from the store,
-    # and below cluster.EXACT_SEARCH_STORIES live stories the index is searched exactly, so the
-    # candidates, and with them the stories, do not depend on the order the index was rebuilt in.
+    # and the index is searched exactly, so the candidates, and with them the stories, do not depend on
+    # the order the index was rebuilt in.
     differ = [k for k, v in want.items() if state[k] != v]
     assert differ == []

@@ -65,3 +65,78 @@ def test_character_vectors_read_a_bounded_prefix_of_very_long_texts():
     head = ("The council met on Tuesday to discuss the new bridge. " * 2000)[:CHAR_TEXT_LIMIT]
     a, b = char_vectors([head, head + " Entirely different words about a harbour fire follow here." * 500])
     assert (a != b).nnz == 0  # what lies past the limit does not reach the vector (nor its memory)
+
+
+def _same_profile(a, b) -> None:
+    for name in ("char_ids", "char_weights", "title_ids", "title_weights", "shingles"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None), name
+        if x is not None:
+            assert x.dtype == y.dtype and np.array_equal(x, y), name
+    for name in ("names", "numbers", "title_names", "n_words", "lang", "date"):
+        assert getattr(a, name) == getattr(b, name), name
+
+
+def test_profiles_survive_their_byte_form():
+    """Stored profiles (clustering's ``link_profiles``) are read back exactly as the first read gave them."""
+    from samestory.features import ArticleProfile, PairText, article_profiles, profile_features_many
+
+    texts = [A, B, C, PairText("", "", None, None), PairText("Only a title", "", "en", "2024-01-01"),
+             PairText("Ünïcödé Straße", "Die Straße in München: Frau Müller zählt 1.234 Äpfel.", "de", "2024-02-29")]
+    for p in article_profiles(texts):
+        once = ArticleProfile.from_bytes(p.to_bytes())
+        _same_profile(ArticleProfile.from_bytes(once.to_bytes()), once)  # a fixed point after one round
+        _same_profile(once, p) if p.char_weights.size == 0 else None
+        assert np.array_equal(once.char_ids, p.char_ids) and np.allclose(once.char_weights, p.char_weights, atol=1e-3)
+        assert once.names == p.names and once.title_names == p.title_names and once.numbers == p.numbers
+        np.testing.assert_allclose(profile_features_many(once, [once]), profile_features_many(p, [p]), atol=2e-3)
+
+
+def test_a_damaged_profile_is_refused():
+    import pytest
+
+    from samestory.features import ArticleProfile, article_profiles
+
+    data = article_profiles([A])[0].to_bytes()
+    with pytest.raises(ValueError, match="bad magic"):
+        ArticleProfile.from_bytes(b"XXXX" + data[4:])
+    with pytest.raises(Exception):
+        ArticleProfile.from_bytes(data[:-5])
+
+
+def _sklearn_char_counts(texts):
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    from samestory.features import CHAR_FEATURES
+
+    m = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=CHAR_FEATURES, alternate_sign=False,
+                          norm=None, lowercase=True).transform(texts).tocsr()
+    m.sort_indices()
+    return m
+
+
+def _assert_same_counts(texts):
+    from samestory.features import hashed_char_counts
+
+    ours, theirs = hashed_char_counts(texts), _sklearn_char_counts(texts)
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    assert np.array_equal(ours.indptr, theirs.indptr) and np.array_equal(ours.indices, theirs.indices)
+    assert np.array_equal(ours.data, theirs.data)
+
+
+def test_hashed_char_counts_are_scikit_learns():
+    """The shipped IDF table and models were made with scikit-learn's vectoriser: ours must give its matrix."""
+    _assert_same_counts([A.full, B.full, C.full, "", " ", "a", "ab", "abc", "abcd", "x  y\t\nz", "ÄÖÜ Straße ß",
+                         "日本語のテキスト", "🙂 emoji", "Ünïcödé\u00a0nbsp\u2009thin", "ǅ title-case İstanbul"])
+    _assert_same_counts(["repeated words words words"] * 3)  # the word cache across calls changes nothing
+
+
+try:
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60), min_size=1, max_size=4))
+    def test_hashed_char_counts_equal_scikit_learns_on_any_text(texts):
+        _assert_same_counts(texts)
+except ImportError:  # pragma: no cover
+    pass
