@@ -16,6 +16,12 @@
 2. cluster: the GVA stream (../shared/data/stories/gva/articles.jsonl); local
    read, clean and ``cluster_articles`` against :func:`samestory.spark.spark_cluster`.
    Rows must be identical; the adjusted Rand index is printed too.
+2b. cluster in time ranges (``--partitions 2,4,8``): each labelled stream
+   (../shared/data/stories/gva and allsides) clustered by
+   :func:`samestory.spark.spark_cluster` with ``partitions=0`` (the exact
+   pass) and each N, with and without the merge step; adjusted Rand index and
+   B-cubed F1 against the local one-pass stories, B-cubed F1 against the gold
+   stories, wall time and stages.
 3. score-pairs: the first ``--pairs`` SemEval 2022 task 8 pairs
    (../shared/data/semeval2022t8/pairs.jsonl) with ``--model``; local
    ``samestory score-pairs`` against :func:`samestory.spark.spark_score_pairs`.
@@ -33,6 +39,7 @@ Spark session start-up is timed apart. Prints the load average before, during
 and after, since the figures depend on what else runs on the machine.
 
     .venv/bin/python bench/spark.py [--sizes 10000,100000] [--master local[2]] [--json out/bench-spark.json]
+    .venv/bin/python bench/spark.py --skip-dedup --skip-cluster --skip-pairs --partitions 2,4,8
 """
 
 from __future__ import annotations
@@ -285,6 +292,53 @@ def bench_cluster(args, out: dict) -> bool:
     return same
 
 
+def bench_cluster_ranges(args, out: dict) -> bool:
+    """``spark_cluster(partitions=N)`` against the one-pass ``samestory cluster`` on each labelled stream:
+    agreement (adjusted Rand, B-cubed F1 against the one-pass stories), B-cubed F1 against the gold stories, and speed."""
+    from train_linker import bcubed
+
+    from samestory import spark as sp
+    from samestory.cluster import cluster_articles
+
+    parts = [int(x) for x in args.partitions.split(",") if x.strip()]
+    same = True
+    print(f"\n2b. cluster in time ranges (--partitions {args.partitions}, {args.warmup_days} warm-up days; merge off/on)", flush=True)
+    spark, start_s = new_session(args.master)
+    try:
+        for name in ("gva", "allsides"):
+            path = SHARED / "data" / "stories" / name / "articles.jsonl"
+            gold = {json.loads(line)["id"]: json.loads(line)["gold_story"] for line in open(path, encoding="utf-8")}
+            t = time.perf_counter()
+            local = cluster_articles(local_articles(str(path), detect_lang=True))
+            t_local = time.perf_counter() - t
+            ids = [i for i, _ in local]
+            one = [s for _, s in local]
+            gold_f1 = bcubed(one, [gold[i] for i in ids])[2]
+            print(f"  {name}: {len(ids):,} articles; local one pass {t_local:.1f} s ({len(ids) / t_local:,.0f} articles/s), "
+                  f"{len(set(one)):,} stories, B-cubed F1 vs gold {gold_f1:.4f}; {load()}", flush=True)
+            recs = [{"stream": name, "partitions": "local", "s": t_local, "f1_gold": gold_f1}]
+            for n, merge in [(0, False)] + [(n, m) for n in parts for m in (False, True)]:
+                stats = sp.SparkStats()
+                t = time.perf_counter()
+                rows, _ = sp.spark_cluster(spark, [str(path)], stats=stats, partitions=n, warmup_days=args.warmup_days, merge=merge)
+                secs = time.perf_counter() - t
+                got = dict(rows)
+                mine = [got[i] for i in ids]
+                if n == 0:  # the exact pass must give the local rows
+                    same &= rows == local
+                rec = {"stream": name, "partitions": n, "merge": merge, "s": secs, "stages": stats.seconds, "ari": ari(one, mine),
+                       "f1_one_pass": bcubed(mine, one)[2], "f1_gold": bcubed(mine, [gold[i] for i in ids])[2],
+                       "stories": len(set(mine)), "load": os.getloadavg()[0]}
+                recs.append(rec)
+                print(f"    partitions {n}{' + merge' if merge else ''}: {secs:.1f} s ({', '.join(f'{k} {v:.1f} s' for k, v in stats.seconds.items())}); "
+                      f"ARI {rec['ari']:.4f}, B-cubed F1 vs one pass {rec['f1_one_pass']:.4f}, vs gold {rec['f1_gold']:.4f}; "
+                      f"{rec['stories']:,} stories; {load()}", flush=True)
+            out.setdefault("cluster_ranges", []).extend(recs)
+    finally:
+        sp.stop_session(spark)
+    return same
+
+
 # --------------------------------------------------------------------------- 3. score-pairs
 
 
@@ -373,6 +427,9 @@ def main() -> int:
     ap.add_argument("--model", default="fast", help="scorer model for the score-pairs check")
     ap.add_argument("--project", type=int, default=1_000_000, help="project the dedup wall time to this many articles")
     ap.add_argument("--price", type=float, default=0.048, help="price of a core-hour (USD) for the cost model")
+    ap.add_argument("--partitions", default="", help="cluster the labelled streams in this many time ranges each "
+                    "(comma-separated, e.g. 2,4,8) and compare with the one-pass stories")
+    ap.add_argument("--warmup-days", type=int, default=7, help="warm-up days of each time range (with --partitions)")
     ap.add_argument("--skip-dedup", action="store_true")
     ap.add_argument("--skip-cluster", action="store_true")
     ap.add_argument("--skip-pairs", action="store_true")
@@ -390,6 +447,8 @@ def main() -> int:
             cost_model(args, out)
         if not args.skip_cluster:
             ok &= bench_cluster(args, out)
+        if args.partitions:
+            ok &= bench_cluster_ranges(args, out)
         if not args.skip_pairs:
             ok &= bench_pairs(args, tmp, out)
     finally:

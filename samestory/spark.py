@@ -16,7 +16,11 @@ own readers, cleans them, and reports bad rows with the file and line exactly
 as the local commands do. Other formats (text, HTML, CSV, Parquet, feeds,
 WARC, gzip) are one task per file. Input order is (file, range, position), the
 order the local commands see, and a repeated id is dropped (and reported) as
-they drop it.
+they drop it. A path with a scheme (``hdfs://``, ``s3a://``, ``gs://``,
+``abfs://``, ``file://``: :func:`is_uri`) is listed through Hadoop's FileSystem
+and each file read by Spark (``binaryFiles``, one task per file), then parsed
+by the same readers; output to such a path is written by Spark's DataFrame
+writer (:func:`write_rows`: a directory of part files).
 
 **dedup**. Fingerprints and band keys are computed in the tasks (batches of
 2,000, as the local run). Candidate pairs come from DataFrame group-bys in the
@@ -37,13 +41,17 @@ are identical to :func:`samestory.dedup.dedup_batch`'s.
 
 **cluster**. Reading, cleaning (with language detection) and the article
 embeddings (:func:`samestory.embed.embed_articles`, the static embedder the
-story linker uses) run in the tasks. Online story linking is one ordered pass
-(each article is scored against the stories made by the articles before it),
-so it runs on the driver: the articles and their vectors are collected, the
-vectors are put in a :class:`~samestory.cluster.StoryClusterer`'s embedding
-cache, and ``StoryClusterer.add`` links the date-ordered stream in a temporary
-store, exactly as ``samestory cluster`` does. What scales with Spark is the
-reading, cleaning and embedding; the linking pass stays one process.
+story linker uses, in an Arrow UDF: ``mapInArrow``, :func:`embed_rdd`) run in
+the tasks. Online story linking is one ordered pass (each article is scored
+against the stories made by the articles before it), so by default it runs on
+the driver: the articles and their vectors are collected, the vectors are put
+in a :class:`~samestory.cluster.StoryClusterer`'s embedding cache, and
+``StoryClusterer.add`` links the date-ordered stream in a temporary store,
+exactly as ``samestory cluster`` does. With ``partitions=N`` the stream is cut
+into N time ranges instead, each clustered by its own task (with a warm-up
+tail of the ranges before it) and stitched together on the driver
+(:mod:`samestory.spark_stories`): that scales, but the stories then only
+agree with the one-pass run's.
 
 **score-pairs**. The pair files are read in tasks like the articles; the pairs
 are numbered in input order (``zipWithIndex``) and cut into the local
@@ -245,6 +253,149 @@ def _which(name: str) -> str | None:
     return shutil.which(name)
 
 
+# --------------------------------------------------------------------------- any path Spark reads
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")  # scheme://... or Hadoop's qualified file:/...; not a drive letter (C:/)
+
+
+def is_uri(path) -> bool:
+    """A path with a scheme (``hdfs://``, ``s3a://``, ``gs://``, ``abfs://``, ``file://``...): read and written through
+    Spark's Hadoop file systems, with the user's own Spark and Hadoop settings (credentials, endpoints). Plain paths
+    are read by the tasks with Python file I/O, as before."""
+    return bool(_URI.match(str(path)))
+
+
+def _java_reason(exc: Exception) -> str:
+    """The first line of a Java exception's message, without the Py4J wrapping."""
+    java = getattr(exc, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(exc)
+    return text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
+
+
+def list_inputs(spark, paths: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Input files: plain paths as given; each URI (a file, a directory, a glob) listed through its Hadoop
+    FileSystem, a directory's files sorted and without hidden ones (names starting with ``.`` or ``_``, e.g.
+    ``_SUCCESS``). Returns (files, {URI: reason} for those that cannot be listed: each stays in the file list,
+    where its reading task reports it, in input order)."""
+    sc = spark.sparkContext
+    files: list[str] = []
+    failed: dict[str, str] = {}
+    for path in paths:
+        if not is_uri(path):
+            files.append(path)
+            continue
+        try:
+            hpath = sc._jvm.org.apache.hadoop.fs.Path(path)
+            fs = hpath.getFileSystem(sc._jsc.hadoopConfiguration())
+            statuses = fs.globStatus(hpath)
+        except Exception as exc:  # no such file system, no credentials, a malformed URI
+            failed[path] = f"cannot list ({_java_reason(exc)})"
+            files.append(path)
+            continue
+        if not statuses:
+            failed[path] = "no such file"
+            files.append(path)
+            continue
+        for status in statuses:
+            if not status.isDirectory():
+                files.append(status.getPath().toString())
+                continue
+            top = status.getPath().toString().rstrip("/") + "/"
+            found, it = [], fs.listFiles(status.getPath(), True)
+            while it.hasNext():
+                name = it.next().getPath().toString()
+                if not any(part.startswith((".", "_")) for part in name[len(top):].split("/")):
+                    found.append(name)
+            files += sorted(found)
+    return files, failed
+
+
+def _splits_rdd(sc, splits: list["Split"], failed: dict[str, str]):
+    """``(split, bytes or None)``, one partition per split, in split order: a plain path's split is read by its task;
+    a URI's file is read by Spark (``binaryFiles``: one task, the whole file in memory) and parsed by the task."""
+    rdds, run = [], []
+
+    def flush():
+        if run:
+            rdds.append(sc.parallelize([(sp, None) for sp in run], len(run)))
+            run.clear()
+
+    for split in splits:
+        if is_uri(split.path) and split.path not in failed:
+            flush()
+            rdds.append(sc.binaryFiles(split.path, 1).map(lambda pb, sp=split: (sp, pb[1])))
+        else:
+            run.append(split)
+    flush()
+    if not rdds:
+        return sc.parallelize([], 1)
+    return rdds[0] if len(rdds) == 1 else sc.union(rdds)
+
+
+def write_rows(spark, rows: list[dict], uri: str) -> None:
+    """Rows written with Spark's DataFrame writer to a URI: a directory of part files (JSON lines, CSV with a header,
+    or Parquet, from the name's ending; in row order), refused if it exists, as Spark jobs usually do."""
+    import pyarrow as pa
+
+    from .output import output_format
+
+    fmt = output_format(uri)
+    table = pa.Table.from_pylist(rows)
+    for i, field in enumerate(table.schema):  # a column with no value at all has no type: write it as strings
+        if pa.types.is_null(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.string()))
+    writer = spark.createDataFrame(table if table.num_columns else [], None if table.num_columns else "x string").write
+    writer = writer.mode("errorifexists")
+    if fmt == "jsonl":
+        writer.option("ignoreNullFields", "false").json(uri)
+    elif fmt == "csv":
+        writer.option("header", "true").csv(uri)
+    else:
+        writer.parquet(uri)
+
+
+class SparkRowWriter:
+    """A row writer (as :func:`samestory.output.open_writer`'s) for a URI: the rows are written by :func:`write_rows`
+    when it closes, through the active Spark session, so the session must still run then."""
+
+    def __init__(self, uri: str):
+        from .output import output_format
+
+        output_format(uri)  # a bad ending fails now, before Spark starts
+        self.uri, self.rows, self.count = uri, [], 0
+
+    def check(self, spark) -> None:
+        """Refuse an output that exists now, before the job runs (Spark's writer would refuse it only at the end)."""
+        sc = spark.sparkContext
+        try:
+            path = sc._jvm.org.apache.hadoop.fs.Path(self.uri)
+            exists = path.getFileSystem(sc._jsc.hadoopConfiguration()).exists(path)
+        except Exception as exc:  # no such file system, no credentials
+            raise SamestoryError(f"{self.uri}: cannot write ({_java_reason(exc)})") from None
+        if exists:
+            raise SamestoryError(f"{self.uri}: cannot write (it already exists; Spark does not overwrite)")
+
+    def write(self, row: dict) -> None:
+        self.rows.append(row)
+        self.count += 1
+
+    def close(self, ok: bool = True) -> None:
+        if ok:
+            from pyspark.sql import SparkSession
+
+            try:
+                write_rows(SparkSession.getActiveSession(), self.rows, self.uri)
+            except Exception as exc:
+                raise SamestoryError(f"{self.uri}: cannot write ({_java_reason(exc)})") from None
+        self.rows = []
+
+    def __enter__(self) -> "SparkRowWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(ok=exc_type is None)
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -272,13 +423,13 @@ def plan_splits(paths: Iterable[str], fmt: str = "auto", split_bytes: int | None
         total = 0
         for path in paths:
             try:
-                total += os.path.getsize(path)
+                total += 0 if is_uri(path) else os.path.getsize(path)
             except OSError:
                 pass
         split_bytes = min(split_bytes, max(MIN_SPLIT_BYTES, -(-total // min_tasks)))
     out: list[Split] = []
     for path in paths:
-        ranges = _jsonl_ranges(path, fmt, split_bytes)
+        ranges = None if is_uri(path) else _jsonl_ranges(path, fmt, split_bytes)
         if ranges is None:
             out.append(Split(len(out), path))
         else:
@@ -339,11 +490,21 @@ def _shift_location(location: str | None, offset: int) -> str | None:
     return f"line {int(m.group(1)) + offset}" if m else location
 
 
-def read_split(split: Split, fmt: str, limits: Limits, kind=None) -> Iterator:
-    """Articles (or ``kind``'s rows, e.g. pairs) and errors of one split, named and numbered as the local readers name them."""
+def read_split(split: Split, fmt: str, limits: Limits, kind=None, data: bytes | None = None, failed: str | None = None) -> Iterator:
+    """Articles (or ``kind``'s rows, e.g. pairs) and errors of one split, named and numbered as the local readers name them.
+
+    ``data``: the file's bytes, read by Spark (a URI); ``failed``: why the URI could not be listed.
+    """
     from .ingest import iter_file, iter_input
     from .ingest.source import open_bytes
 
+    if failed is not None:
+        yield InputError(split.path, failed)
+        return
+    if data is not None:
+        with open_bytes(data, split.path) as inp:
+            yield from iter_file(inp, fmt, limits, kind)
+        return
     if split.end is None:
         yield from iter_input(split.path, fmt, limits, kind=kind)
         return
@@ -383,15 +544,15 @@ def reject_row(error: InputError | str) -> dict:
     return {"file": "", "location": "", "reason": str(error)}
 
 
-def _read_clean_task(fmt: str, limits: Limits, clean_first: bool, detect_lang: bool):
-    """mapPartitions function: splits -> ("a", order, Article) and ("e", order, InputError)."""
+def _read_clean_task(fmt: str, limits: Limits, clean_first: bool, detect_lang: bool, failed: dict[str, str]):
+    """mapPartitions function: (split, bytes or None) -> ("a", order, Article) and ("e", order, InputError)."""
 
-    def run(splits: Iterator[Split]) -> Iterator[tuple]:
+    def run(splits: Iterator[tuple[Split, bytes | None]]) -> Iterator[tuple]:
         from .clean import clean_article
 
-        for split in splits:
+        for split, data in splits:
             pos = 0
-            for item in read_split(split, fmt, limits):
+            for item in read_split(split, fmt, limits, data=data, failed=failed.get(split.path)):
                 order = (split.index << 32) | pos
                 pos += 1
                 if isinstance(item, InputError):
@@ -401,8 +562,8 @@ def _read_clean_task(fmt: str, limits: Limits, clean_first: bool, detect_lang: b
                     item.ensure_id()
                     yield ("a", order, item)
                     continue
-                try:
-                    cleaned = clean_article(item, detect_lang=detect_lang)
+                try:  # within --doc-timeout, as the local commands clean
+                    cleaned = clean_article(item, detect_lang=detect_lang, max_seconds=limits.max_seconds)
                 except SamestoryError as exc:
                     yield ("e", order, origin_error(item.origin, str(exc)))
                     continue
@@ -423,10 +584,11 @@ def read_articles_rdd(spark, paths: list[str], fmt: str = "auto", limits: Limits
     """
 
     sc = spark.sparkContext
+    paths, failed = list_inputs(spark, paths)
     splits = plan_splits(paths, fmt, split_bytes, min_tasks=2 * sc.defaultParallelism)
     if progress:
         progress(f"reading {len(paths)} file{'s' if len(paths) != 1 else ''} in {len(splits)} task{'s' if len(splits) != 1 else ''}")
-    items = sc.parallelize(splits, max(1, len(splits))).mapPartitions(_read_clean_task(fmt, limits, clean_first, detect_lang))
+    items = _splits_rdd(sc, splits, failed).mapPartitions(_read_clean_task(fmt, limits, clean_first, detect_lang, failed))
     items.persist(_cache_level())
     errors = items.filter(lambda t: t[0] == "e").map(lambda t: (t[1], t[2])).collect()
     articles = items.filter(lambda t: t[0] == "a").map(lambda t: (t[1], t[2]))
@@ -718,67 +880,194 @@ def _dedup_components_in_spark(spark, fps, pair_df, errors, config: DedupConfig,
 # --------------------------------------------------------------------------- cluster
 
 
-def _embed_task(embedder_name: str):
-    """mapPartitions: (order, Article) -> (order, Article, cache key, ArticleVectors)."""
+_VEC_FIELDS = ("title", "lead", "chunks", "doc")
 
-    def run(rows: Iterator[tuple[int, Article]]) -> Iterator[tuple]:
-        import itertools
 
-        from .embed import EmbeddingCache, embed_articles, get_embedder
+def _vectors_to_row(vec) -> tuple:
+    """ArticleVectors as Arrow-friendly columns: float32 bytes (exact, unlike the store's float16 ``to_bytes``),
+    the counts, and the embedder's own name (the linker's features compare it)."""
+    import numpy as np
+
+    return tuple(np.ascontiguousarray(getattr(vec, f), dtype=np.float32).tobytes() for f in _VEC_FIELDS) + (
+        int(vec.chunks.shape[0]), int(vec.n_words), int(vec.chunks_total), vec.embedder)
+
+
+def _vectors_from_row(row) -> object:
+    """The ArticleVectors of :func:`_vectors_to_row`'s columns, bit for bit."""
+    import numpy as np
+
+    from .embed import ArticleVectors
+
+    title, lead, chunks, doc, n_chunks, n_words, chunks_total, embedder = row
+    title = np.frombuffer(title, dtype=np.float32)
+    dim = title.shape[0]
+    return ArticleVectors(embedder, title, np.frombuffer(lead, dtype=np.float32),
+                          np.frombuffer(chunks, dtype=np.float32).reshape(n_chunks, dim), np.frombuffer(doc, dtype=np.float32),
+                          n_words, chunks_total)
+
+
+def _embed_batches(embedder_name: str):
+    """mapInArrow: record batches of (order, title, text) -> (order, vector columns), with
+    :func:`samestory.embed.embed_articles`; the embedder loads once per Python worker (cached in the process)."""
+
+    def run(batches):
+        import pyarrow as pa
+
+        from .embed import embed_articles, get_embedder
 
         embedder = get_embedder(embedder_name)
-        it = iter(rows)
-        while batch := list(itertools.islice(it, 500)):
-            items = [(a.title or "", a.text or "") for _, a in batch]
-            vectors = embed_articles(items, embedder)
-            for (order, article), (title, text), vec in zip(batch, items, vectors):
-                yield (order, article, EmbeddingCache.key(embedder, title, text), vec)
+        names = ["order", *_VEC_FIELDS, "n_chunks", "n_words", "chunks_total", "embedder"]
+        types = [pa.binary()] * len(_VEC_FIELDS) + [pa.int64()] * 3 + [pa.string()]
+        for batch in batches:
+            cols = batch.to_pydict()
+            vectors = embed_articles([(t or "", x or "") for t, x in zip(cols["title"], cols["text"])], embedder)
+            rows = [_vectors_to_row(v) for v in vectors]
+            yield pa.RecordBatch.from_arrays([pa.array(cols["order"], pa.int64())] + [
+                pa.array([r[i] for r in rows], t) for i, t in enumerate(types)], names=names)
 
     return run
 
 
+def embed_rdd(spark, articles, embedder_name: str):
+    """The article vectors of ``(order, Article)`` rows, computed in an Arrow UDF (``mapInArrow``: Arrow record
+    batches of ``spark.sql.execution.arrow.maxRecordsPerBatch`` articles, the embedder loaded once per Python worker):
+    a DataFrame of ``order`` and the vectors' columns (see :func:`_vectors_from_row`)."""
+    from pyspark.sql.types import BinaryType, LongType, StringType, StructField, StructType
+
+    src = StructType([StructField("order", LongType(), False), StructField("title", StringType()), StructField("text", StringType())])
+    out = StructType([StructField("order", LongType(), False)] + [StructField(f, BinaryType()) for f in _VEC_FIELDS]
+                     + [StructField(f, LongType()) for f in ("n_chunks", "n_words", "chunks_total")] + [StructField("embedder", StringType())])
+    df = spark.createDataFrame(articles.map(lambda oa: (oa[0], oa[1].title or "", oa[1].text or "")), src)
+    return df.mapInArrow(_embed_batches(embedder_name), out)
+
+
+#: ``spark_cluster(partitions=...)``: 0 links every article in one pass on the driver (the local command's rows).
+EXACT = 0
+
+
 def spark_cluster(spark, paths: list[str], fmt: str = "auto", limits: Limits = DEFAULT_LIMITS, config=None, *,
                   clean_first: bool = True, split_bytes: int | None = None, progress: Progress | None = None,
-                  stats: SparkStats | None = None) -> tuple[list[tuple[str, str]], list[InputError]]:
-    """``samestory cluster`` on Spark: (``(id, story)`` rows in input order, error lines in input order)."""
-    from .cluster import ClusterConfig, StoryClusterer
-    from .store import Store
+                  stats: SparkStats | None = None, partitions: int = EXACT, warmup_days: int | None = None,
+                  merge: bool = False) -> tuple[list[tuple[str, str]], list[InputError]]:
+    """``samestory cluster`` on Spark: (``(id, story)`` rows in input order, error lines in input order).
+
+    ``partitions=0`` (:data:`EXACT`): the vectors are computed in an Arrow UDF
+    and the date-ordered linking runs on the driver, so the rows are the local
+    command's. ``partitions=N``: the stream is cut into N time ranges, each
+    clustered in a task with a warm-up of ``warmup_days`` (default
+    :data:`~samestory.spark_stories.WARMUP_DAYS`, never under the linker's
+    recent window) and stitched together (:mod:`samestory.spark_stories`),
+    then, with ``merge``, the ranges' new stories are linked against older
+    ones on the driver: it scales, but the stories only agree with the one-pass
+    run's (see the README's figures).
+    """
+    from .cluster import ClusterConfig
 
     config = config or ClusterConfig()
+    if partitions < 0:
+        raise ValueError("partitions must be 0 (one pass on the driver) or more")
     stats = stats if stats is not None else SparkStats()
     stats.seconds = {}
     t0 = time.perf_counter()
     articles, errors, items = read_articles_rdd(spark, paths, fmt, limits, clean_first=clean_first, detect_lang=True,
                                                 split_bytes=split_bytes, progress=progress)
-    done = sorted(articles.mapPartitions(_embed_task(config.embedder)).collect(), key=lambda r: r[0])
+    if partitions:
+        rows = _cluster_ranges(spark, articles, config, partitions, warmup_days, merge, stats, progress, t0, len(errors))
+        items.unpersist()
+        return rows, errors
+    done = sorted(articles.collect(), key=lambda oa: oa[0])
+    vectors = {r[0]: r[1:] for r in embed_rdd(spark, articles, config.embedder).collect()}
     items.unpersist()
     stats.articles = len(done)
     stats.seconds["read, clean, embed"] = time.perf_counter() - t0
     if progress:
         progress(f"{stats.articles} articles read, cleaned and embedded, {len(errors)} input errors; linking stories in date order")
     t1 = time.perf_counter()
+    rows = _link_on_driver([(a, _vectors_from_row(vectors[o])) for o, a in done], config)
+    stats.seconds["link (driver)"] = time.perf_counter() - t1
+    return rows, errors
+
+
+def _link_on_driver(done: list, config) -> list[tuple[str, str]]:
+    """The one-pass linking of ``(Article, vectors)`` in input order, as ``samestory cluster`` runs it."""
+    from .cluster import StoryClusterer
+    from .embed import EmbeddingCache
+    from .store import Store
+
     with tempfile.TemporaryDirectory(prefix="samestory-spark-cluster-") as tmp:
         with Store(Path(tmp) / "store") as store:
             clusterer = StoryClusterer(store, config, cache_articles=max(50_000, len(done)))
-            for _, _, key, vec in done:
-                clusterer.embeddings.put(key, vec)
-            rows = clusterer.add([a for _, a, _, _ in done])
-    stats.seconds["link (driver)"] = time.perf_counter() - t1
-    return rows, errors
+            for article, vec in done:
+                clusterer.embeddings.put(EmbeddingCache.key(clusterer.embedder, article.title or "", article.text or ""), vec)
+            return clusterer.add([a for a, _ in done])
+
+
+def _range_task(config):
+    """mapPartitions over one time range's ``(range, (sort key, owner, Article))``: its stories, as RangeRow tuples."""
+
+    def run(items):
+        from .spark_stories import cluster_range
+
+        items = list(items)
+        if not items:
+            return
+        r = items[0][0]
+        got = dict(cluster_range([(key, article) for _, (key, _, article) in items], config))
+        for _, (key, owner, article) in items:
+            yield (r, article.id, got[article.id], owner, key)
+
+    return run
+
+
+def _cluster_ranges(spark, articles, config, partitions: int, warmup_days: int | None, merge: bool, stats: SparkStats,
+                    progress: Progress | None, t0: float, n_errors: int) -> list[tuple[str, str]]:
+    """:func:`spark_cluster` cut into time ranges: plan, cluster each range in a task, stitch, merge."""
+    from .spark_stories import WARMUP_DAYS, RangeRow, owners, plan_ranges, relink, sort_key, stitch
+
+    warmup = max(config.recent_days, WARMUP_DAYS if warmup_days is None else warmup_days)
+    keyed = articles.map(lambda oa: (sort_key(oa[1], oa[0]), oa[0], oa[1])).persist(_cache_level())
+    day_counts = keyed.map(lambda k: k[0][0]).countByValue()
+    starts = plan_ranges(day_counts, partitions)
+    stats.articles = sum(day_counts.values())
+    if progress:
+        progress(f"{stats.articles} articles read and cleaned, {n_errors} input errors; clustering {len(starts)} time "
+                 f"range{'s' if len(starts) != 1 else ''} with {warmup} warm-up days")
+    n = len(starts)
+    routed = keyed.flatMap(lambda k: [(r, (k[0], own[0], k[2])) for own in [owners(k[0], starts, warmup)] for r in own])
+    raw = routed.partitionBy(n, lambda r: r).mapPartitions(_range_task(config)).collect()
+    stats.seconds["read, clean, cluster ranges"] = time.perf_counter() - t0
+    rows = [RangeRow(*r) for r in raw]
+    order_of = {r.id: r.key[1] for r in rows if r.range == r.owner}  # the key ends in the input order
+    t1 = time.perf_counter()
+    if merge and n > 1:
+        from .spark_stories import merge_articles
+
+        wanted, heads = merge_articles(rows, config.members)
+        wanted_b = spark.sparkContext.broadcast(wanted)
+        chosen = {a.id: a for _, _, a in keyed.filter(lambda k: k[2].id in wanted_b.value).collect()}
+        wanted_b.destroy()
+        labels, linked = relink(rows, chosen, config)
+        if progress:
+            progress(f"merge: {len(heads)} new stories of later ranges linked against older ones, {linked} joined")
+    else:
+        labels = stitch(rows)
+    keyed.unpersist()
+    stats.seconds["stitch, merge (driver)"] = time.perf_counter() - t1
+    return [(aid, labels[aid]) for aid in sorted(order_of, key=order_of.get)]
 
 
 # --------------------------------------------------------------------------- score-pairs
 
 
-def _read_pairs_task(fmt: str, limits: Limits):
-    """mapPartitions: splits -> ("p", order, PairRecord) and ("e", order, InputError)."""
+def _read_pairs_task(fmt: str, limits: Limits, failed: dict[str, str]):
+    """mapPartitions: (split, bytes or None) -> ("p", order, PairRecord) and ("e", order, InputError)."""
 
-    def run(splits: Iterator[Split]) -> Iterator[tuple]:
+    def run(splits: Iterator[tuple[Split, bytes | None]]) -> Iterator[tuple]:
         from .ingest.pairs import PAIRS
 
-        for split in splits:
+        for split, data in splits:
             pos = 0
-            for item in read_split(split, fmt, limits, PAIRS):
+            for item in read_split(split, fmt, limits, PAIRS, data=data, failed=failed.get(split.path)):
                 order = (split.index << 32) | pos
                 pos += 1
                 yield ("e" if isinstance(item, InputError) else "p", order, item)
@@ -786,7 +1075,7 @@ def _read_pairs_task(fmt: str, limits: Limits):
     return run
 
 
-def _score_task(model: str, clean_first: bool, batch: int):
+def _score_task(model: str, clean_first: bool, batch: int, max_seconds: float | None = None):
     """mapPartitions over ``(batch number, (seq, order, PairRecord))`` sorted by seq: the local command's batches.
 
     Yields ``("r", order, row)`` and ``("e", key, InputError)``, where an error's
@@ -809,7 +1098,7 @@ def _score_task(model: str, clean_first: bool, batch: int):
             ready = []
             for k, (_, order, rec) in enumerate(records):
                 try:
-                    sides = [clean_article(x) if clean_first else x for x in (rec.a, rec.b)]
+                    sides = [clean_article(x, max_seconds=max_seconds) if clean_first else x for x in (rec.a, rec.b)]
                 except SamestoryError as exc:
                     yield ("e", (flushed_at, 1, k), origin_error(rec.origin, str(exc)))
                     continue
@@ -850,10 +1139,11 @@ def spark_score_pairs(spark, paths: list[str], fmt: str = "auto", limits: Limits
     stats.seconds = {}
     t0 = time.perf_counter()
     sc = spark.sparkContext
+    paths, failed = list_inputs(spark, paths)
     splits = plan_splits(paths, fmt, split_bytes, min_tasks=2 * sc.defaultParallelism)
     if progress:
         progress(f"reading {len(paths)} file{'s' if len(paths) != 1 else ''} in {len(splits)} task{'s' if len(splits) != 1 else ''}")
-    items = sc.parallelize(splits, max(1, len(splits))).mapPartitions(_read_pairs_task(fmt, limits))
+    items = _splits_rdd(sc, splits, failed).mapPartitions(_read_pairs_task(fmt, limits, failed))
     items.persist(_cache_level())
     read_errors = items.filter(lambda t: t[0] == "e").map(lambda t: ((t[1], 0, 0), t[2])).collect()
     # one partition per split, in split order: zipWithIndex numbers the pairs in input order
@@ -872,7 +1162,7 @@ def spark_score_pairs(spark, paths: list[str], fmt: str = "auto", limits: Limits
         keyed = pairs.map(lambda pr: (pr[1] // batch, (pr[1], pr[0][0], pr[0][1])))
         scored = (keyed.partitionBy(parts, lambda b: b * parts // n_batches)
                   .mapPartitions(lambda it: iter(sorted(it, key=lambda kv: kv[1][0])), preservesPartitioning=True)
-                  .mapPartitions(_score_task(model, clean_first, batch)))
+                  .mapPartitions(_score_task(model, clean_first, batch, limits.max_seconds)))
         results = scored.collect()
     items.unpersist()
     stats.seconds["clean, score"] = time.perf_counter() - t1
@@ -884,12 +1174,16 @@ def spark_score_pairs(spark, paths: list[str], fmt: str = "auto", limits: Limits
 __all__ = [
     "SPLIT_BYTES",
     "SparkStats",
+    "SparkRowWriter",
     "SparkUnavailable",
     "Split",
     "build_session",
     "candidate_pairs_df",
     "components",
     "components_df",
+    "embed_rdd",
+    "is_uri",
+    "list_inputs",
     "plan_splits",
     "read_articles_rdd",
     "read_split",
@@ -900,4 +1194,5 @@ __all__ = [
     "spark_score_pairs",
     "spark_session",
     "stop_session",
+    "write_rows",
 ]

@@ -22,7 +22,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli_options import _CLEAN_FIRST, _CONTAINMENT, _FORMAT, _JACCARD, _MAX_BYTES, _OUTPUT, _THRESHOLD
+from .cli_options import _CLEAN_FIRST, _CONTAINMENT, _DOC_TIMEOUT, _FORMAT, _JACCARD, _MAX_BYTES, _OUTPUT, _THRESHOLD
 
 spark_app = typer.Typer(
     name="spark",
@@ -39,7 +39,9 @@ spark_app = typer.Typer(
 
 _MASTER_HELP = ("Spark master URL: local[*] (default: all cores of this machine), local[N], spark://HOST:PORT, yarn, k8s://...; "
                 "under spark-submit, spark-submit's own --master is used unless this is given.")
-_INPUT_HELP = "Files or directories to read (every Spark worker must see the same paths, e.g. a shared file system)."
+_INPUT_HELP = ("Files or directories to read (every Spark worker must see the same paths, e.g. a shared file system), or URIs "
+               "Spark reads (hdfs://, s3a://, gs://, abfs://, file://: files, directories or globs; with your own Spark settings). "
+               "An -o or --rejects URI is written by Spark as a directory of part files.")
 _SPARK_INPUTS = typer.Argument(..., metavar="INPUT...", help=_INPUT_HELP)
 _MASTER = typer.Option(None, "--master", show_default="local[*]", help=_MASTER_HELP)
 _SPARK_QUIET = typer.Option(False, "--quiet", "-q", help="No progress lines or summary line.")
@@ -108,11 +110,12 @@ def _start(master: str | None, quiet: bool, say: _Say, conf: dict | None = None)
 
 def _inputs(inputs: list[str]) -> list[str]:
     from .cli import _expand
+    from .spark import is_uri
 
     if "-" in inputs:
         raise typer.BadParameter("standard input cannot be read by Spark workers; give files or directories", param_hint="INPUT")
-    paths = _expand(inputs)
-    missing = [p for p in paths if not Path(p).exists()]
+    paths = _expand(inputs)  # a URI (hdfs://, s3a://, file://...) is kept as given: Spark lists it
+    missing = [p for p in paths if not is_uri(p) and not Path(p).exists()]
     if missing and len(missing) == len(paths):
         raise typer.BadParameter(f"{missing[0]}: no such file", param_hint="INPUT")
     return paths
@@ -136,6 +139,7 @@ def dedup(
     clean_first: bool = _CLEAN_FIRST,
     format: str = _FORMAT,
     max_mb: float = _MAX_BYTES,
+    doc_timeout: float = _DOC_TIMEOUT,
     rejects: Optional[str] = _REJECTS,
     conf: Optional[List[str]] = _CONF,
     quiet: bool = _SPARK_QUIET,
@@ -154,7 +158,7 @@ def dedup(
 
     _maybe_submit(ctx, master, conf, print_submit, submit, env_archive)
     config = DedupConfig(jaccard=jaccard, containment=containment)
-    _run(inputs, output, master, format, max_mb, quiet, rejects, conf,
+    _run(inputs, output, master, format, max_mb, doc_timeout, quiet, rejects, conf,
          lambda spark, paths, fmt, limits, say: spark_dedup(spark, paths, fmt, limits, config, clean_first=clean_first, progress=say),
          lambda row: row.as_dict())
 
@@ -163,7 +167,8 @@ def dedup(
     epilog=(
         "Examples:\n\n"
         "  samestory spark cluster articles.jsonl -o stories.csv\n\n"
-        "  samestory spark cluster archive/ -o stories.parquet --master local[8]"
+        "  samestory spark cluster archive/ -o stories.parquet --master local[8]\n\n"
+        "  samestory spark cluster archive/ -o stories.parquet --partitions 64 --master yarn   # scales out; stories agree, not equal"
     )
 )
 def cluster(
@@ -175,6 +180,22 @@ def cluster(
     clean_first: bool = _CLEAN_FIRST,
     format: str = _FORMAT,
     max_mb: float = _MAX_BYTES,
+    doc_timeout: float = _DOC_TIMEOUT,
+    partitions: int = typer.Option(
+        0, "--partitions", min=0, max=100_000, metavar="N",
+        help=("0 (default): link the stories in one date-ordered pass on the driver: the rows of 'samestory cluster', but that "
+              "pass does not scale out. N: cut the date-ordered stream into N time ranges of about equal size, cluster each in "
+              "a Spark task (with a warm-up, see --warmup-days) and stitch the ranges' stories together: it scales, but the "
+              "stories only agree with the one-pass ones (adjusted Rand 0.80-0.96 on the labelled streams, about the same quality "
+              "against their gold stories; see the README).")),
+    warmup_days: int = typer.Option(
+        7, "--warmup-days", min=0, max=3650, metavar="DAYS",
+        help="With --partitions: each range also clusters this many days before it (never fewer than the linker's recent "
+             "window), so stories crossing a cut are seen from both sides and tied together."),
+    merge: bool = typer.Option(
+        False, "--merge/--no-merge",
+        help="With --partitions: also link the first article of every story a range started against the older ranges' "
+             "stories, on the driver (closer to the one-pass stories; its cost grows with the number of stories)."),
     rejects: Optional[str] = _REJECTS,
     conf: Optional[List[str]] = _CONF,
     quiet: bool = _SPARK_QUIET,
@@ -184,17 +205,19 @@ def cluster(
 ) -> None:
     """Story clusters on Spark: the rows of 'samestory cluster' (id, story).
 
-    Reading, cleaning and the article embeddings run in Spark tasks; the
-    one-pass story linking, which must see the articles in date order, runs on
-    the driver. The rows are those of the local command.
+    Reading, cleaning and the article embeddings (an Arrow UDF) run in Spark
+    tasks. By default the one-pass story linking, which must see the articles
+    in date order, runs on the driver and the rows are those of the local
+    command; with --partitions N it runs in N time-range tasks instead.
     """
     from .cluster import ClusterConfig
     from .spark import spark_cluster
 
     _maybe_submit(ctx, master, conf, print_submit, submit, env_archive)
     config = ClusterConfig.for_threshold(threshold)
-    _run(inputs, output, master, format, max_mb, quiet, rejects, conf,
-         lambda spark, paths, fmt, limits, say: spark_cluster(spark, paths, fmt, limits, config, clean_first=clean_first, progress=say),
+    _run(inputs, output, master, format, max_mb, doc_timeout, quiet, rejects, conf,
+         lambda spark, paths, fmt, limits, say: spark_cluster(spark, paths, fmt, limits, config, clean_first=clean_first, progress=say,
+                                                              partitions=partitions, warmup_days=warmup_days, merge=merge),
          lambda pair: {"id": pair[0], "story": pair[1]})
 
 
@@ -219,6 +242,7 @@ def score_pairs(
     batch: int = typer.Option(256, "--batch", min=1, max=100_000, help="Pairs scored together (the local command's batches, so the same rows)."),
     format: str = typer.Option("auto", "--format", "-f", help="Input format: auto, jsonl, json, csv or parquet."),
     max_mb: float = typer.Option(20.0, "--max-bytes", metavar="MIB", help="Largest single row to read, in MiB."),
+    doc_timeout: float = _DOC_TIMEOUT,
     rejects: Optional[str] = _REJECTS,
     conf: Optional[List[str]] = _CONF,
     quiet: bool = _SPARK_QUIET,
@@ -241,59 +265,69 @@ def score_pairs(
         raise typer.BadParameter(f"{format!r} is not a pair format; choose auto or one of {', '.join(TABLE_FORMATS)}", param_hint="--format")
     _check_model(model)
     _maybe_submit(ctx, master, conf, print_submit, submit, env_archive)
-    _run(inputs, output, master, format, max_mb, quiet, rejects, conf,
+    _run(inputs, output, master, format, max_mb, doc_timeout, quiet, rejects, conf,
          lambda spark, paths, fmt, limits, say: spark_score_pairs(spark, paths, fmt, limits, model, clean_first=clean_first,
                                                                   batch=batch, progress=say),
          lambda row: row, check_format=False)
 
 
-def _run(inputs: list[str], output: str | None, master: str | None, format: str, max_mb: float, quiet: bool,
+def _run(inputs: list[str], output: str | None, master: str | None, format: str, max_mb: float, doc_timeout: float, quiet: bool,
          rejects: str | None, conf: list[str] | None, job, to_row, check_format: bool = True) -> None:
     """What every command does around its job: check the options, run ``job`` on a Spark session
     (stopped after if this command started it), report the failed rows (or write them to ``rejects``),
     write the rows, exit 0 or 1."""
-    from .cli import Reporter, _check_format, _limits, _writer
+    from .cli import Reporter, _check_format, _limits
     from .errors import SamestoryError
-    from .output import open_writer
     from .spark import reject_row
 
     fmt = _check_format(format) if check_format else format
-    limits = _limits(max_mb)
+    limits = _limits(max_mb, doc_timeout)  # --doc-timeout: for reading and for cleaning each document, in the tasks
     settings = _confs(conf)
     paths = _inputs(inputs)
     say = _Say(quiet)
-    with _writer(open_writer, output) as writer:
-        side = _side_writer(rejects, output)
-        reporter = Reporter(paths, True)
-        try:
-            spark, owned = _start(master, quiet, say, settings)
+    spark, owned = None, False
+    reporter = Reporter(paths, True)
+    try:
+        # a URI output (hdfs://, s3a://, file://...) is written by Spark when the writer closes, so Spark stops after
+        with _out_writer(output) as writer:
+            side = _side_writer(rejects, output)
+            done = False
             try:
-                rows, errors = job(spark, paths, fmt, limits, say)
-            except SamestoryError as exc:  # a store, clusterer or model that cannot run
-                reporter.error(str(exc))
-                raise typer.Exit(1) from None
-            except Exception as exc:  # Spark itself failed (a lost executor, out of memory, ...): one line, not a Java trace
-                print(f"samestory: error: the Spark job failed: {_brief(exc)}", file=sys.stderr)
-                raise typer.Exit(1) from None
+                spark, owned = _start(master, quiet, say, settings)
+                for out in (writer, side):
+                    if hasattr(out, "check"):  # a URI output: refused now if it exists, not after the job
+                        out.check(spark)
+                try:
+                    rows, errors = job(spark, paths, fmt, limits, say)
+                except SamestoryError as exc:  # a store, clusterer or model that cannot run
+                    reporter.error(str(exc))
+                    raise typer.Exit(1) from None
+                except Exception as exc:  # Spark itself failed (a lost executor, out of memory, ...): one line, not a Java trace
+                    print(f"samestory: error: the Spark job failed: {_brief(exc)}", file=sys.stderr)
+                    raise typer.Exit(1) from None
+                for error in errors:
+                    if side is not None:
+                        reporter.errors += 1
+                        side.write(reject_row(error))
+                    else:
+                        reporter.error(error)
+                done = True
             finally:
-                if owned:
-                    from .spark import stop_session
-
-                    try:
-                        stop_session(spark)
-                    except Exception:  # a JVM that already died
-                        pass
-            for error in errors:
                 if side is not None:
-                    reporter.errors += 1
-                    side.write(reject_row(error))
-                else:
-                    reporter.error(error)
-        finally:
-            if side is not None:
-                side.close()
-        for row in rows:
-            writer.write(to_row(row))
+                    side.close(ok=done)  # a job that did not run leaves no rejects file behind
+            for row in rows:
+                writer.write(to_row(row))
+    except SamestoryError as exc:  # a URI output or rejects file that Spark could not write
+        print(f"samestory: error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    finally:
+        if owned:
+            from .spark import stop_session
+
+            try:
+                stop_session(spark)
+            except Exception:  # a JVM that already died
+                pass
     if side is not None and reporter.errors:
         print(f"samestory: {reporter.errors} input error{'s' if reporter.errors != 1 else ''} written to {rejects}", file=sys.stderr)
     reporter.quiet = quiet
@@ -309,19 +343,26 @@ def _brief(exc: Exception) -> str:
     return f"{type(exc).__name__}: {cause[:300]}{hint}"
 
 
-def _side_writer(rejects: str | None, output: str | None):
-    """The rejects file's writer (opened before Spark starts, so a bad path fails at once), or None."""
+def _out_writer(output: str | None):
+    """The output's writer: samestory's file writers for a plain path or ``-``; for a URI, a
+    :class:`~samestory.spark.SparkRowWriter` (Spark's DataFrame writer: a directory of part files)."""
     from .cli import _writer
     from .output import open_writer
+    from .spark import SparkRowWriter, is_uri
 
+    return _writer(SparkRowWriter if output and is_uri(output) else open_writer, output)
+
+
+def _side_writer(rejects: str | None, output: str | None):
+    """The rejects file's writer (opened before Spark starts, so a bad path fails at once), or None."""
     if rejects is None:
         return None
     if rejects == "-":
         raise typer.BadParameter("give a file (the rows go to -o)", param_hint="--rejects")
-    if output and output != "-" and Path(rejects).resolve() == Path(output).resolve():
+    if output and output != "-" and (rejects == output or Path(rejects).resolve() == Path(output).resolve()):
         raise typer.BadParameter("the rejects file must not be the output file", param_hint="--rejects")
     try:
-        return _writer(open_writer, rejects)
+        return _out_writer(rejects)
     except typer.BadParameter as exc:
         raise typer.BadParameter(exc.message, param_hint="--rejects") from None
 

@@ -1,5 +1,7 @@
 """samestory on Spark: the same rows as the local dedup, cluster and score-pairs, bad rows reported
-(on standard error, or in the --rejects side output), the spark-submit command line, one shared session.
+(on standard error, or in the --rejects side output), the spark-submit command line, one shared session;
+story clustering in time ranges (the stitching and the merge by hand, without Spark, and one run), the
+Arrow UDF's vectors, and paths with a scheme (file:// standing for hdfs://, s3a://) read and written by Spark.
 
 Spark starts once for the module (local[2], no UI, 2 shuffle partitions) and
 its JVM is stopped at the end; the one spark-submit test starts a second JVM
@@ -269,3 +271,110 @@ def test_spark_usage_errors_exit_2(tmp_path):
     assert code == 2
     code, _, _ = _run(["spark", "dedup", str(tmp_path), "-o", str(tmp_path / "x.txt")])
     assert code == 2
+
+
+def test_vectors_cross_arrow_unchanged():
+    """The Arrow UDF's columns give back the very vectors (float32, counts, the embedder's own name): the linker reads them all."""
+    import dataclasses
+
+    import numpy as np
+
+    from samestory.embed import embed_articles, get_embedder
+
+    given = embed_articles([BRIDGE, ("", LIBRARY[1]), ("Only a title", "")], get_embedder("static"))
+    for vec in given:
+        back = sp._vectors_from_row(sp._vectors_to_row(vec))
+        for f in dataclasses.fields(vec):
+            a, b = getattr(vec, f.name), getattr(back, f.name)
+            assert (np.array_equal(a, b) and a.dtype == b.dtype and a.shape == b.shape) if isinstance(a, np.ndarray) else a == b, f.name
+
+
+def test_stitch_ties_ranges_through_their_warm_up_articles():
+    """The merge of time ranges, by hand: no Spark needed."""
+    from samestory.spark_stories import RangeRow, owners, plan_ranges, stitch
+
+    inf = float("inf")
+    starts = plan_ranges({1: 2, 5: 1, 9: 1, 10: 1, 11: 1, 12: 1, 20: 1, inf: 1}, 3)
+    assert starts == [-inf, 9, 12]
+    assert owners((6, 0), starts, 2) == [0] and owners((7, 0), starts, 2) == [0, 1]
+    assert owners((10, 0), starts, 2) == [1, 2]  # warms up the range starting on day 12
+    assert owners((inf, 0), starts, 2) == [2]  # undated articles go last, as StoryClusterer.add places them
+
+    def row(rng, aid, story, owner, day):
+        return RangeRow(rng, aid, story, owner, (day, int(aid[1:])))
+
+    rows = [
+        # range 0: a1 alone; a2, a3 one story
+        row(0, "a1", "a1", 0, 1), row(0, "a2", "a2", 0, 5), row(0, "a3", "a2", 0, 9),
+        # range 1 warms up with a3, whose story b1 joins; b2, b3 a new story
+        row(1, "a3", "a3", 0, 9), row(1, "b1", "a3", 1, 10), row(1, "b2", "b2", 1, 11), row(1, "b3", "b2", 1, 11),
+        # range 2 warms up with b1 and b2 and puts them in one story, which c1 joins: the two range-1 stories are one
+        row(2, "b1", "b1", 1, 10), row(2, "b2", "b1", 1, 11), row(2, "c1", "b1", 2, 12), row(2, "c2", "c2", 2, 20),
+    ]
+    got = stitch(rows)
+    assert got == {"a1": "a1", "a2": "a2", "a3": "a2", "b1": "a2", "b2": "a2", "b3": "a2", "c1": "a2", "c2": "c2"}
+    # without range 2's evidence, b2's story stays apart, named after its first article
+    assert stitch(rows[:7])["b3"] == "b2" and stitch(rows[:7])["b1"] == "a2"
+
+
+def test_relink_joins_a_range_s_new_story_to_an_older_one():
+    """The merge step, by hand, without Spark: a story range 1 started is the continuation of one of range 0's
+    (hand-made rows with no warm-up article between them), so its first article is linked to it; unrelated ones stay apart."""
+    from samestory.article import Article
+    from samestory.clean import clean_article
+    from samestory.spark_stories import RangeRow, merge_articles, relink, sort_key, stitch
+
+    given = [("a0", BRIDGE, "2024-05-01"), ("a1", LIBRARY, "2024-05-01"), ("b0", BRIDGE_B, "2024-05-02"), ("b1", FIRE, "2024-05-02"),
+             ("b2", FIRE_B, "2024-05-02")]
+    arts = {aid: clean_article(Article(id=aid, title=t, text=x, date=d, lang="en")) for aid, (t, x), d in given}
+    rng = {"a": 0, "b": 1}
+    rows = [RangeRow(rng[aid[0]], aid, "b1" if aid == "b2" else aid, rng[aid[0]], sort_key(a, i)) for i, (aid, a) in enumerate(arts.items())]
+    assert merge_articles(rows) == (set(arts), {"b0", "b1"})
+    labels, linked = relink(rows, arts)
+    assert linked == 1
+    assert labels == {**stitch(rows), "b0": "a0"} == {"a0": "a0", "a1": "a1", "b0": "a0", "b1": "b1", "b2": "b1"}
+
+
+def test_spark_cluster_in_time_ranges(spark, tmp_path):
+    """--partitions: each range clustered in a task, stitched on the driver; on this easy stream the stories are the one-pass ones."""
+    stories = [BRIDGE, BRIDGE_B, LIBRARY, FIRE, FIRE_B]
+    records = [{"id": f"a{i}", "title": stories[i % 5][0], "text": stories[i % 5][1] + f" Update {i}.", "lang": "en",
+                "date": f"2024-05-{1 + i // 2:02d}"} for i in range(24)]
+    records[3].pop("date")
+    _write_jsonl(tmp_path / "stream.jsonl", records)
+    code_local, _, _ = _run(["cluster", str(tmp_path / "stream.jsonl"), "-o", str(tmp_path / "local.csv"), "-q"])
+    code, _, err = _run(["spark", "cluster", str(tmp_path / "stream.jsonl"), "-o", str(tmp_path / "spark.csv"),
+                         "--partitions", "3", "--warmup-days", "3", "--merge"])
+    assert code == code_local == 0, err
+    assert "clustering 3 time ranges with 3 warm-up days" in err and "merge: " in err
+    assert read_rows(tmp_path / "spark.csv") == read_rows(tmp_path / "local.csv")
+
+
+def _part_rows(directory) -> list[dict]:
+    """The rows of a directory of JSON-lines part files written by Spark, in part order."""
+    return [json.loads(line) for part in sorted(Path(directory).glob("part-*")) for line in part.read_text().splitlines() if line]
+
+
+def test_spark_reads_and_writes_any_path_spark_reads(spark, tmp_path):
+    """URIs (file:// here; hdfs://, s3a:// alike) are listed and read through Spark and written by its DataFrame writer."""
+    import pyarrow.parquet as pq
+
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    records = _dedup_corpus(12, seed=4)
+    _write_jsonl(tmp_path / "in" / "a.jsonl", records[:20], bad_lines=[(2, "{not json")])
+    _write_jsonl(tmp_path / "in" / "sub" / "b.jsonl", records[20:])
+    (tmp_path / "in" / "_SUCCESS").write_text("")  # marker and hidden files are skipped, as Spark does
+    (tmp_path / "in" / ".a.jsonl.crc").write_text("x")
+    code_local, _, err_local = _run(["dedup", str(tmp_path / "in"), "-o", str(tmp_path / "local.jsonl"), "-q"])
+    out, rejects = (tmp_path / "out.parquet").as_uri(), (tmp_path / "rejects.jsonl").as_uri()
+    args = ["spark", "dedup", (tmp_path / "in").as_uri(), (tmp_path / "nothing-here").as_uri(), "-o", out, "--rejects", rejects, "-q"]
+    code, _, err = _run(args)
+    assert code_local == code == 1, err
+    assert pq.read_table(tmp_path / "out.parquet").to_pylist() == read_rows(tmp_path / "local.jsonl")
+    malformed = next(e for e in _error_lines(err_local) if "a.jsonl:line 3" in e)  # (the local run also reads _SUCCESS)
+    assert [(r["location"], r["reason"]) for r in _part_rows(tmp_path / "rejects.jsonl")] == [
+        ("line 3", malformed.split(": ", 1)[1]), ("", "no such file")]
+    assert _part_rows(tmp_path / "rejects.jsonl")[0]["file"].endswith("/in/a.jsonl")
+    # Spark does not overwrite: the output exists, so the job fails with one line
+    code, _, err = _run(args[:-3] + ["-q"])
+    assert code == 1 and "out.parquet: cannot write" in err and "already exists" in err
