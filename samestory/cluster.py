@@ -49,7 +49,8 @@ from threadpoolctl import threadpool_limits
 from .article import Article
 from .dates import to_iso
 from .errors import SamestoryError
-from .features import EMBEDDING_PARTS, ArticleProfile, PairText, article_profiles, feature_names, profile_features_many
+from .features import (EMBEDDING_PARTS, ArticleProfile, PairText, article_profiles, feature_names, profile_features_many,
+                       shared_name_counts)
 
 LINKER_DIR = Path(__file__).resolve().parent / "models" / "linker"
 #: The archive of stories out of the search window, in the store directory (see :class:`_StoryArchive`).
@@ -672,9 +673,10 @@ class StoryClusterer:
                 owners.append(sid)
                 others.append(self._member(key))
         if len(others) > self.config.compare:
-            names = art.profile.names
-            cheap = np.stack([o.vectors.doc for o in others]) @ art.vectors.doc + np.array(
-                [0.5 * len(names & o.profile.names) / max(1, min(len(names), len(o.profile.names))) for o in others])
+            sizes = np.fromiter((len(o.profile.names) for o in others), dtype=np.float64, count=len(others))
+            shared = 0.5 * shared_name_counts(art.profile, [o.profile for o in others])
+            cheap = np.stack([o.vectors.doc for o in others]) @ art.vectors.doc + shared / np.maximum(
+                1.0, np.minimum(float(len(art.profile.names)), sizes))
             keep = np.sort(np.argsort(-cheap, kind="stable")[:self.config.compare])
             owners = [owners[i] for i in keep]
             others = [others[i] for i in keep]

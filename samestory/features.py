@@ -10,12 +10,13 @@ combiner can tell "unknown" from "different".
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import struct
 import zlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -222,6 +223,13 @@ class ArticleProfile:
     lang: str | None
     date: str | None
 
+    @cached_property
+    def name_ids(self) -> np.ndarray:
+        """The names as sorted unique 64-bit hashes (stable across processes), for counting shared names
+        with many articles at once (:func:`shared_name_counts`)."""
+        return np.unique(np.array([int.from_bytes(hashlib.blake2b(n.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+                                   for n in self.names], dtype=np.uint64))
+
 
     # Bytes (see :meth:`to_bytes`): b"SSP1", a header of counts, the n-gram weights as float16 and the
     # shingles, then zlib of the sorted n-gram ids as deltas and of the names, numbers, title names,
@@ -345,6 +353,11 @@ def _shared_counts(ids: np.ndarray, rows: Sequence[np.ndarray]) -> np.ndarray:
     pos = np.searchsorted(ids, theirs)
     pos[pos == len(ids)] = 0
     return np.bincount(np.repeat(np.arange(n), sizes), weights=(ids[pos] == theirs).astype(np.float64), minlength=n)
+
+
+def shared_name_counts(a: ArticleProfile, others: Sequence[ArticleProfile]) -> np.ndarray:
+    """How many names ``a`` shares with each of ``others`` (one search for all of them)."""
+    return _shared_counts(a.name_ids, [o.name_ids for o in others])
 
 
 def _dense_dots(ids: np.ndarray, weights: np.ndarray, rows: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

@@ -140,3 +140,13 @@ try:
         _assert_same_counts(texts)
 except ImportError:  # pragma: no cover
     pass
+
+
+def test_shared_name_counts_equal_set_intersections():
+    from samestory.features import ArticleProfile, PairText, article_profiles, shared_name_counts
+
+    texts = [A, B, C, PairText("", "", None, None), PairText("Lena Ortiz and Port Alder", "Mayor Lena Ortiz visited Port Alder.", "en", None)]
+    profiles = article_profiles(texts)
+    stored = [ArticleProfile.from_bytes(p.to_bytes()) for p in profiles]  # hashes are stable across processes and storage
+    for a in profiles:
+        assert shared_name_counts(a, stored).tolist() == [len(a.names & b.names) for b in profiles]
