@@ -22,7 +22,7 @@
    a temporary ``Store``) on a slice.
 
     .venv/bin/python bench/dedup.py [--n 100000] [--store-n 20000] [--seed 7] [--workers N]
-                                    [--skip-datasketch] [--quick] [--json PATH]
+                                    [--skip-datasketch] [--quick] [--json PATH] [--only quality,semeval,speed]
 
 The articles are read from the shared data directory at run time; they belong
 to their publishers and are never copied into the repository (the scaled
@@ -67,7 +67,7 @@ from samestory.dedup import (  # noqa: E402
     group_rows,
     verify,
 )
-from samestory.fingerprint import _shingle_texts, fingerprint_many  # noqa: E402
+from samestory.fingerprint import PARAGRAPH_MIN_WORDS, _shingle_texts, fingerprint_many  # noqa: E402
 from samestory.store import Store  # noqa: E402
 
 SEMEVAL = REPO.parent / "shared" / "data" / "semeval2022t8"
@@ -252,7 +252,8 @@ def quality(args, say, out) -> None:
     st = corpus.stats
     say(header(f"1. Quality: {n:,} articles = {st['bases']:,} real (GVA + AllSides) + {st['copies']:,} planted copies of {st['bases_copied']:,} of them"))
     say(f"  default DedupConfig: Jaccard >= {cfg.jaccard}, or containment >= {cfg.containment} with >= {cfg.min_containment_shingles} shingles; "
-        f"{cfg.fingerprint.shingle_words}-word shingles, {cfg.fingerprint.num_perm} slots = {cfg.fingerprint.bands} bands x {cfg.fingerprint.rows} rows")
+        f"{cfg.fingerprint.shingle_words}-word shingles, {cfg.fingerprint.num_perm} slots = {cfg.fingerprint.bands} bands x {cfg.fingerprint.rows} rows, "
+        f"+ {cfg.fingerprint.paragraph_bands} paragraph MinHash slots (cut-down candidates; paragraphs of {PARAGRAPH_MIN_WORDS}+ words)")
     say(f"  texts as given (not cleaned first: bylines and boilerplate of the planted copies stay in); copy rate {args.copy_rate:.0%}, seed {args.seed}")
     fps = fingerprint_many([a.text for a in arts], cfg.fingerprint)
     natural, natural_counts = natural_copies(arts)
@@ -586,7 +587,7 @@ def worker_samestory(data: dict, result: dict, count_rejected: bool = True) -> l
         fps = [fp for _, fp in fingerprint_articles(arts, cfg.fingerprint, workers=workers)]
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the worker processes, joined when the pool shut down
     result["fingerprint_worker_cpu_s"] = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
-    with sw("candidate_pairs (hash + 64 band sorts)"):
+    with sw(f"candidate_pairs (hash + {cfg.fingerprint.bands} + {cfg.fingerprint.paragraph_bands} key sorts)"):
         pairs = candidate_pairs(fps, cfg)
     with sw("group_rows (verify candidates, union-find, rows)"):
         rows = group_rows(ids, dates, fps, pairs, cfg)
@@ -951,7 +952,7 @@ def profile(data_path: Path, tmp: Path, say, out, k: int) -> None:
     for r in res["profile_top"][:20]:
         say(f"  {r['func'][:69]:<70}{r['calls']:>10,}{r['tottime']:>8.2f}{r['tottime'] / total:>7.1%}{r['cumtime']:>8.2f}")
     cum = res["profile_cumulative"]
-    wanted = ("fingerprint_many", "_fingerprint_packed", "paragraph_words", "_word_hashes", "_shingle_texts", "_window_hashes",
+    wanted = ("fingerprint_many", "_fingerprint_packed", "_batch_words", "_word_hash_of", "_shingle_texts", "_window_hashes", "paragraph_minhash",
               "candidate_pairs", "_bucket_pairs", "band_keys_many", "group_rows", "verify", "_rows")
     parts = []
     for name in wanted:
@@ -976,6 +977,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-profile", action="store_true", help="do not profile samestory even when it is under 5x datasketch")
     ap.add_argument("--profile-n", type=int, default=20_000, help="articles profiled (default 20000)")
     ap.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    ap.add_argument("--only", metavar="SECTIONS", default="quality,semeval,speed",
+                    help="comma-separated sections to run: quality, semeval, speed (default: all)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                     help="processes for samestory's fingerprinting, as dedup_batch's default (default: os.cpu_count())")
     # worker mode (internal)
@@ -999,9 +1002,13 @@ def main(argv: list[str] | None = None) -> int:
     say(f"samestory near-copy benchmark (bench/dedup.py): seed {args.seed}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
         f"load average {os.getloadavg()[0]:.2f} at start (timings assume an otherwise idle machine)")
     out["load_average_start"] = os.getloadavg()[0]
-    quality(args, say, out)
-    semeval(args, say, out)
-    speed(args, say, out)
+    sections = {"quality": quality, "semeval": semeval, "speed": speed}
+    wanted = [x.strip() for x in args.only.split(",") if x.strip()]
+    unknown = [x for x in wanted if x not in sections]
+    if unknown:
+        ap.error(f"--only: unknown section(s) {', '.join(unknown)}; choose from {', '.join(sections)}")
+    for name in wanted:
+        sections[name](args, say, out)
     out["total_s"] = time.perf_counter() - t0
     out["load_average_end"] = os.getloadavg()[0]
     say(f"\ntotal {out['total_s'] / 60:.1f} min; load average {out['load_average_end']:.2f} at the end")

@@ -113,9 +113,20 @@ def edit_insert_sentence(paras, rng, ctx):
     return out
 
 
+def _words(para: str) -> int:
+    return len(para.split())
+
+
 def edit_delete_paragraph(paras, rng, ctx):
+    """One paragraph dropped: one holding at most a third of the words (the shortest if none does).
+
+    Deleting the paragraph that holds most of a story (pages whose text is
+    one long paragraph and two short lines) leaves a stub that is no copy of it.
+    """
     out = list(paras)
-    del out[rng.randrange(len(out))]
+    total = sum(map(_words, out))
+    small = [i for i, p in enumerate(out) if _words(p) <= total / 3]
+    del out[rng.choice(small) if small else min(range(len(out)), key=lambda i: _words(out[i]))]
     return out
 
 
@@ -147,16 +158,31 @@ def edit_replace_5pct(paras, rng, ctx):
     return _replace_words(paras, rng, ctx, 0.05)
 
 
+def _cut_to(paras, order, rng):
+    """Whole paragraphs, taken in ``order``, until 40-60% of the words are kept; returned in text order.
+
+    A share of the words, not of the paragraphs: a page whose text is one
+    long paragraph and a few short lines would otherwise be "cut down" to a
+    line or two, which no reader would call a copy of it.
+    """
+    target = rng.uniform(0.4, 0.6) * sum(map(_words, paras))
+    kept, words = [], 0
+    for i in order:
+        if words >= target:
+            break
+        kept.append(i)
+        words += _words(paras[i])
+    return [paras[i] for i in sorted(kept)]
+
+
 def edit_cutdown_top(paras, rng, ctx):
-    """A cut-down copy: the first 40-60% of the paragraphs (editors cut from the bottom)."""
-    keep = max(1, round(rng.uniform(0.4, 0.6) * len(paras)))
-    return paras[:keep]
+    """A cut-down copy: the first paragraphs, 40-60% of the words (editors cut from the bottom)."""
+    return _cut_to(paras, range(len(paras)), rng)
 
 
 def edit_cutdown_any(paras, rng, ctx):
-    """A cut-down copy keeping a random 40-60% of the paragraphs, in order."""
-    keep = max(1, round(rng.uniform(0.4, 0.6) * len(paras)))
-    return [paras[i] for i in sorted(rng.sample(range(len(paras)), keep))]
+    """A cut-down copy keeping random whole paragraphs, 40-60% of the words, in order."""
+    return _cut_to(paras, rng.sample(range(len(paras)), len(paras)), rng)
 
 
 def edit_boilerplate(paras, rng, ctx):

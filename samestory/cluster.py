@@ -388,10 +388,12 @@ _ANALYSIS_HEADER = struct.Struct("<4sII")  # magic, scheme, profile bytes
 
 @lru_cache(maxsize=1)
 def _analysis_scheme() -> int:
-    """Changes with the shipped IDF table: profiles stored under another table are analysed again, not reused."""
+    """Changes with the shipped IDF table and the shingle scheme: profiles stored under others are analysed
+    again, not reused."""
     from .features import char_idf
+    from .fingerprint import FINGERPRINT_SCHEME
 
-    return zlib.crc32(char_idf().tobytes()) ^ 1
+    return zlib.crc32(char_idf().tobytes() + FINGERPRINT_SCHEME.to_bytes(4, "little")) ^ 1
 
 
 def encode_analysis(profile: ArticleProfile, vectors) -> bytes:

@@ -43,10 +43,10 @@ from .fingerprint import (
     _fingerprint_packed,
     _unpack,
     band_keys_many,
-    containment,
     estimate_jaccard,
     fingerprint,
     fingerprint_many,
+    intersection_size,
 )
 from .parallel import map_batches
 from .store import Store
@@ -97,22 +97,11 @@ def verify(a: Fingerprint, b: Fingerprint, config: DedupConfig = DedupConfig()) 
     if a.empty or b.empty:
         return Verdict(0.0, 0.0, False)
     na, nb = len(a.shingles), len(b.shingles)
-    inter = len(np.intersect1d(a.shingles, b.shingles, assume_unique=True))
+    inter = intersection_size(a.shingles, b.shingles)
     j = inter / (na + nb - inter)
     c = inter / min(na, nb)
     contained = c >= config.containment and min(na, nb) >= config.min_containment_shingles
     return Verdict(j, c, j >= config.jaccard or contained)
-
-
-def contained_copy(a: Fingerprint, b: Fingerprint, config: DedupConfig = DedupConfig()) -> bool:
-    """True when ``a`` is a cut-down copy of ``b``: no larger, and its shingles lie in ``b`` for ``containment`` or more.
-
-    How an article joins a group through a member other than the group's
-    earliest article (see :func:`group_rows`).
-    """
-    if a.empty or b.empty or len(a.shingles) > len(b.shingles) or len(a.shingles) < config.min_containment_shingles:
-        return False
-    return a.content_hash == b.content_hash or containment(a.shingles, b.shingles) >= config.containment
 
 
 #: Hoeffding margin on a signature's Jaccard estimate: with ``num_perm`` slots
@@ -312,7 +301,7 @@ def candidate_pairs(fps: Sequence[Fingerprint], config: DedupConfig = DedupConfi
 
 
 def _bucket_pairs(column: np.ndarray, idx: np.ndarray, max_bucket: int) -> list[np.ndarray]:
-    order = np.argsort(column, kind="stable")
+    order = np.argsort(column)  # any order within a bucket (pairs are normalised after; a large bucket is sorted below)
     col = column[order]
     members = idx[order]
     starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
@@ -327,7 +316,7 @@ def _bucket_pairs(column: np.ndarray, idx: np.ndarray, max_bucket: int) -> list[
         a, b = np.triu_indices(m, k=1)
         out.append(np.stack([members[first + a].ravel(), members[first + b].ravel()], axis=1))
     for s, m in zip(starts[sizes > max_bucket], sizes[sizes > max_bucket]):
-        group = members[s : s + m]  # chain of neighbours plus a star on the first
+        group = np.sort(members[s : s + m])  # chain of neighbours in input order plus a star on the first
         out.append(np.stack([group[:-1], group[1:]], axis=1))
         out.append(np.stack([np.full(m - 1, group[0]), group[1:]], axis=1))
     return out
@@ -342,13 +331,20 @@ def group_rows(
 ) -> list[DedupRow]:
     """Verify candidate pairs, join near-copies, and make one row per article.
 
-    Articles are taken earliest first; each joins the groups of its earlier
-    candidates whose earliest article it is itself a near-copy of, merging
-    them when there are several. A cut-down copy also joins a group in which
-    a candidate member contains it (:func:`contained_copy`) if it shares at
-    least ``member_overlap`` of itself with the group's earliest article
-    (two cut-downs of one story, one of them dated first; a page holding the
-    text of many short stories does not pull them together). When an article
+    Articles are taken earliest first. An exact copy (same content hash as an
+    earlier article) joins the group of the earliest article with that hash
+    and nothing else; that earliest one stands for all of them, so it takes
+    the candidates of every copy (``candidate_pairs`` puts only one of them
+    in LSH, the store puts all of them: this is what makes the two agree).
+    Any other article joins the groups of its earlier candidates whose
+    earliest article it is itself a near-copy of, merging them when there
+    are several. It also joins a group through a candidate member no smaller
+    than itself that it is a near-copy of (a cut-down or edited copy of it)
+    if it shares at least ``member_overlap`` of itself with the group's
+    earliest article (two cut-downs of one story, one of them dated first; a
+    page holding the text of many short stories does not pull them
+    together, nor does a page of mostly boilerplate bridge the stories that
+    carry it). When an article
     matches several groups it joins the one whose earliest article is most
     like it (Jaccard), and merges in the others only as :func:`_may_merge`
     allows. Copies of
@@ -363,18 +359,24 @@ def group_rows(
     rank = [0] * n
     for r, i in enumerate(order):
         rank[i] = r
-    earlier: list[list[int]] = [[] for _ in range(n)]
+    head = _exact_heads(fps, order)
+    earlier: dict[int, set[int]] = {}  # per article: its candidates ranked before it
     for i, j in pairs.tolist():
-        if rank[i] < rank[j]:
-            earlier[j].append(i)
-        else:
-            earlier[i].append(j)
+        i, j = head[i], head[j]
+        if i == j:
+            continue
+        if rank[i] > rank[j]:
+            i, j = j, i
+        earlier.setdefault(j, set()).add(i)
     uf = UnionFind(n)
     rep = list(range(n))  # per root: the group's earliest article
     for i in order:
+        if head[i] != i:
+            _join(uf, rep, rank, i, head[i])
+            continue
         rep_checked: dict[int, bool | None] = {}  # roots whose earliest article i is not a near-copy of: may i join through a member?
         matched: dict[int, tuple[float, int, float]] = {}  # roots i may join -> _evidence against their earliest article
-        for j in sorted(earlier[i], key=lambda j: rank[j]):
+        for j in sorted(earlier.get(i, ()), key=rank.__getitem__):
             root = uf.find(j)  # no joins happen in this loop, so roots are stable
             if root in matched:
                 continue
@@ -388,11 +390,11 @@ def group_rows(
                     rep_checked[root] = v.containment >= config.member_overlap
                 else:
                     rep_checked[root] = None  # ruled out by the signatures; exact containment only if a member needs it
-            if j == r or len(fps[j].shingles) < len(fps[i].shingles) or len(fps[i].shingles) < config.min_containment_shingles:
+            if j == r or len(fps[j].shingles) < len(fps[i].shingles):
                 continue
             if rep_checked[root] is None:
                 rep_checked[root] = verify(fps[i], fps[r], config).containment >= config.member_overlap
-            if rep_checked[root] and _prefilter(fps[i], fps[j], config) and contained_copy(fps[i], fps[j], config):
+            if rep_checked[root] and _prefilter(fps[i], fps[j], config) and verify(fps[i], fps[j], config).near:
                 matched[root] = _evidence(fps[r], fps[i])
         if matched:
             first = _link_order(matched, lambda g: rank[rep[g]])
@@ -403,6 +405,16 @@ def group_rows(
                     _join(uf, rep, rank, i, g)
     reps = [rep[uf.find(i)] for i in range(n)]
     return [_row(ids[i], ids[r], None if r == i else verify(fps[i], fps[r], config)) for i, r in enumerate(reps)]
+
+
+def _exact_heads(fps: Sequence[Fingerprint], order: Sequence[int]) -> list[int]:
+    """Per article, the earliest article (first in ``order``) with its content hash; itself when it is the first or empty."""
+    head = list(range(len(fps)))
+    first: dict[str, int] = {}
+    for i in order:
+        if not fps[i].empty:
+            head[i] = first.setdefault(fps[i].content_hash, i)
+    return head
 
 
 def _prefilter(a: Fingerprint, b: Fingerprint, config: DedupConfig) -> bool:
@@ -420,7 +432,7 @@ def _evidence(rep: Fingerprint, fp: Fingerprint) -> tuple[float, int, float]:
         return 0.0, 0, 0.0
     if rep.content_hash == fp.content_hash:
         return 1.0, len(rep.shingles), 1.0
-    shared = len(np.intersect1d(rep.shingles, fp.shingles, assume_unique=True))
+    shared = intersection_size(rep.shingles, fp.shingles)
     return shared / (len(rep.shingles) + len(fp.shingles) - shared), shared, shared / len(rep.shingles)
 
 
@@ -545,17 +557,11 @@ class NearCopyIndex:
     def _link(self, seq: int, fp: Fingerprint, keys: list[int], among: set[int] | None = None) -> None:
         """Join ``seq`` to every group it has a verified near-copy in (merging them)."""
         db = self.store.db
-        hits: dict[int, int] = {}
-        if not fp.empty:
-            for (other,) in db.execute("SELECT seq FROM fingerprints WHERE content_hash = ? AND seq != ?", (fp.content_hash, seq)):
-                hits[other] = 10**6  # exact copies first
-            marks = ",".join("?" * len(keys))
-            for other, n in db.execute(
-                f"SELECT seq, COUNT(*) FROM lsh_buckets WHERE band_key IN ({marks}) AND seq != ? GROUP BY seq", (*keys, seq)
-            ):
-                hits[other] = hits.get(other, 0) + n
+        if not fp.empty and self._link_exact(seq, fp, among):
+            return
+        hits = self._bucket_mates(seq, keys) if not fp.empty else set()
         if among is not None:
-            hits = {s: n for s, n in hits.items() if s in among}
+            hits &= among
         grp_of = dict(self.store.rows_in("SELECT seq, grp FROM near_groups WHERE seq IN ({})", hits))
         by_group: dict[int, list[int]] = {}
         for other in sorted(hits):
@@ -583,21 +589,22 @@ class NearCopyIndex:
                 matched[grp] = _evidence(fp_of(rep), fp)
                 pairs[grp] = (rep, v)
                 continue
-            # or, a cut-down copy that a candidate member contains and that shares a passage with the earliest article
-            fuller = [m for m in members if m != rep and m in sigs and sigs[m][1] >= len(fp.shingles)]
-            if not fuller or len(fp.shingles) < self.config.min_containment_shingles:
+            # or, a near-copy of a candidate member no smaller than it that shares a passage with the earliest article
+            others = [m for m in members if m != rep and m in sigs and sigs[m][1] >= len(fp.shingles)]
+            if not others:
                 continue
             if v is None:
                 v = verify(fp, fp_of(rep), self.config)
             if v.containment < self.config.member_overlap:
                 continue
-            for m in fuller:
+            for m in others:
                 if not self._prefilter(fp, sigs[m]):
                     self.skipped += 1
                     continue
-                if contained_copy(fp, fp_of(m), self.config):
+                vm = verify(fp, fp_of(m), self.config)
+                if vm.near:
                     matched[grp] = _evidence(fp_of(rep), fp)
-                    pairs[grp] = (m, verify(fp, fp_of(m), self.config))
+                    pairs[grp] = (m, vm)
                     break
         joined: list[int] = []
         if matched:
@@ -613,6 +620,45 @@ class NearCopyIndex:
         for grp in joined:
             if grp != target:
                 db.execute("UPDATE near_groups SET grp = ? WHERE grp = ?", (target, grp))
+
+    def _bucket_mates(self, seq: int, keys: list[int]) -> set[int]:
+        """Stored articles sharing an LSH key with ``seq``, linked as :func:`candidate_pairs` links a bucket's members.
+
+        All members of a bucket of up to ``max_bucket`` articles; of a larger
+        one (a boilerplate paragraph thousands of pages carry), the first
+        member and the one stored just before ``seq``, its neighbours in the
+        batch's chain. Without that, time per article would grow with the
+        store.
+        """
+        if not keys:
+            return set()
+        members: dict[int, list[int]] = {}
+        for key, other in self.store.db.execute(f"SELECT band_key, seq FROM lsh_buckets WHERE band_key IN ({','.join('?' * len(keys))})", keys):
+            members.setdefault(key, []).append(other)
+        mates: set[int] = set()
+        for bucket in members.values():
+            if len(bucket) <= self.config.max_bucket:
+                mates.update(bucket)
+            else:
+                earlier = [m for m in bucket if m < seq]
+                mates.update((min(bucket), max(earlier)) if earlier else ())
+        mates.discard(seq)
+        return mates
+
+    def _link_exact(self, seq: int, fp: Fingerprint, among: set[int] | None) -> bool:
+        """An exact copy joins the group of the earliest stored article with its content hash (as group_rows); False if there is none."""
+        twins = [s for (s,) in self.store.db.execute("SELECT seq FROM fingerprints WHERE content_hash = ? AND seq != ?", (fp.content_hash, seq))]
+        if among is not None:
+            twins = [s for s in twins if s in among]
+        if not twins:
+            return False
+        dated = self.store.rows_in("SELECT seq, date FROM articles WHERE seq IN ({})", twins)
+        first = min(dated, key=lambda r: earliest_key(r[1], r[0]))[0]
+        (grp,) = self.store.db.execute("SELECT grp FROM near_groups WHERE seq = ?", (first,)).fetchone()
+        a, b = sorted((seq, first))
+        self.store.db.execute("INSERT OR REPLACE INTO near_pairs(a, b, jaccard, containment) VALUES (?,?,?,?)", (a, b, 1.0, 1.0))
+        self.store.db.execute("INSERT OR REPLACE INTO near_groups(seq, grp) VALUES (?, ?)", (seq, grp))
+        return True
 
     def _signatures(self, seqs: Iterable[int]) -> dict[int, tuple[str, int, np.ndarray]]:
         """Stored (content hash, shingle count, signature) of articles."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from .dates import to_iso
-from .fingerprint import fingerprint_many, overlap, sorted_matches
+from .fingerprint import overlap, shingles_many, sorted_matches
 from .normalize import for_matching
 
 if TYPE_CHECKING:
@@ -298,12 +298,12 @@ def article_profiles(articles: Sequence[PairText], idf: np.ndarray | None = None
         idf = char_idf()
     docs = _sparse_rows(char_vectors([p.full for p in articles], idf))
     titles = _sparse_rows(char_vectors([p.title or "" for p in articles], idf))
-    fps = fingerprint_many([p.text for p in articles])
+    shingles = shingles_many([p.text for p in articles])
     out = []
-    for p, (di, dw), (ti, tw), fp in zip(articles, docs, titles, fps):
+    for p, (di, dw), (ti, tw), sh in zip(articles, docs, titles, shingles):
         has_title = bool(p.title)
         out.append(ArticleProfile(
-            di, dw, ti if has_title else None, tw if has_title else None, fp.shingles,
+            di, dw, ti if has_title else None, tw if has_title else None, sh,
             frozenset(names(p.full)), frozenset(numbers(p.full)), frozenset(names(p.title)) if has_title else None,
             len(p.text.split()), p.lang, to_iso(p.date) if p.date else None,
         ))

@@ -26,25 +26,29 @@ from samestory.fingerprint import (
     jaccard,
     lsh_threshold,
     normalize_for_shingles,
+    paragraph_minhash,
     paragraph_words,
     shingle_hashes,
     signatures,
+    word_hashes,
 )
 from samestory.normalize import nfc, words
 
 FOX = "The quick brown fox jumps over the lazy dog."
-# Pinned values: any change to word hashing, window combination, the MinHash
-# library or its seed changes these, and every stored fingerprint with them.
+# Pinned values (fingerprint scheme 3): any change to word hashing, window
+# combination, the MinHash library or its seed changes these, and every
+# stored fingerprint with them (then bump FINGERPRINT_SCHEME).
 FOX_SHINGLES = [
-    2514378842686561222,
-    3984962435415313469,
-    5841033391205778448,
-    11999484748997455882,
-    13277917772761567101,
+    1591428022994458299,
+    1821457371819763508,
+    2631020352239187387,
+    6903980879744148275,
+    14379471527493014011,
 ]
-FOX_CONTENT_HASH = "5bfb7372bdb2f169ed8c800e5ee441e8"
-FOX_SIGNATURE_HEAD = [3426923180, 3353643800, 3523453038, 3457449251, 3337571484, 3403092717, 3526671861, 3518219081]
-FOX_BAND_KEYS_HEAD = [5209354951612173710, 11323079882026921954, 10021639057192117380]
+FOX_CONTENT_HASH = "b27bb8afdc4da8ba5f41ff67b574af47"
+FOX_SIGNATURE_HEAD = [3232899925, 3274762187, 3435381668, 3470095085, 3447675159, 3495224417, 2755022354, 3665673752]
+FOX_BAND_KEYS_HEAD = [4234592467856427759, 17187013572990888962, 6044487246312795580]
+FOX_PARAGRAPHS_HEAD = [8253672550970125679, 6779024328842252295]
 
 
 def _story(seed: int, n: int = 300) -> str:
@@ -65,6 +69,7 @@ def test_pinned_shingle_hashes_content_hash_and_signature():
     assert fp.signature.dtype == np.uint32 and fp.signature.shape == (128,)
     assert fp.signature[:8].tolist() == FOX_SIGNATURE_HEAD
     assert fp.band_keys()[:3] == FOX_BAND_KEYS_HEAD
+    assert fp.paragraphs[:2].tolist() == FOX_PARAGRAPHS_HEAD
 
 
 def test_same_text_same_fingerprint_across_calls():
@@ -282,7 +287,7 @@ def test_band_keys_equal_for_identical_texts_and_differ_for_unrelated():
     text = _story(11)
     a, b = fingerprint(text), fingerprint("  " + text.upper() + "  ")
     keys = a.band_keys()
-    assert len(keys) == DEFAULT_CONFIG.bands
+    assert len(keys) == DEFAULT_CONFIG.bands + DEFAULT_CONFIG.paragraph_bands
     assert keys == b.band_keys()
     assert all(0 <= k < 2**64 for k in keys)
     assert len(set(keys)) == len(keys)
@@ -292,9 +297,9 @@ def test_band_keys_equal_for_identical_texts_and_differ_for_unrelated():
 
 
 def test_band_index_is_part_of_the_key():
-    fp = Fingerprint("x", _arr(1), np.full(128, 42, dtype=np.uint32))
+    fp = Fingerprint("x", _arr(1), np.full(128, 42, dtype=np.uint32), np.full(8, 7, dtype=np.uint64))
     keys = fp.band_keys()
-    assert len(set(keys)) == 64  # identical band contents, different bands
+    assert len(set(keys)) == 72  # identical band (and paragraph slot) contents, different columns
 
 
 def test_near_copy_shares_a_band_key():
@@ -316,7 +321,7 @@ def test_fingerprint_many_equals_one_at_a_time():
         many = fingerprint_many(texts, config)
         assert many == [fingerprint(t, config) for t in texts]
         keys = band_keys_many(many, config)
-        assert keys.shape == (len(texts), config.bands)
+        assert keys.shape == (len(texts), config.bands + config.paragraph_bands)
         assert keys[0].tolist() == many[0].band_keys(config)
         assert not keys[1].any()  # the empty text's row
     assert fingerprint_many([]) == []
@@ -382,3 +387,93 @@ def test_sorted_matches_agrees_with_numpy_intersect1d(xs, ys):
     _, ra, rb = np.intersect1d(a, b, assume_unique=True, return_indices=True)
     assert np.array_equal(ia, ra) and np.array_equal(ib, rb)
     assert overlap(a, b) == (jaccard(a, b), containment(a, b))
+
+
+# --- the batched word path (scheme 3) -----------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(_SPECIAL + "\n\n\r\u2028\u2029 '") | st.characters(), max_size=80), max_size=6))
+def test_batched_words_are_the_reference_words(texts):
+    """_batch_words (numpy over one buffer) finds paragraph_words' words, hashed as word_hashes, and its paragraph breaks."""
+    from samestory.fingerprint import _batch_words
+
+    got = _batch_words(texts)
+    for t, text in enumerate(texts):
+        paras = paragraph_words(text)
+        lo, hi = got.text_start[t], got.text_start[t + 1]
+        assert np.array_equal(got.hashes[lo:hi], word_hashes([w for p in paras for w in p]))
+        inside = [x - lo for x in got.para_start.tolist() if lo <= x < hi]
+        assert inside == np.cumsum([0] + [len(p) for p in paras[:-1]]).tolist()[: len(paras)]
+
+
+def test_word_hashes_use_every_byte():
+    short = [b"a", b"ab", b"ba", b"abcdefgh", b"abcdefgi", b"", b"it's"]
+    long_ = [b"x" * 17, b"x" * 16 + b"y", b"x" * 9, b"x" * 8 + b"y", b"y" + b"x" * 16, b"x" * 300]
+    h = word_hashes(short + long_).tolist()
+    assert len(set(h)) == len(h)
+    assert word_hashes([b"abc"]).tolist() == word_hashes([b"zz", b"abc"]).tolist()[1:]  # a word's hash does not depend on its neighbours
+
+
+def test_lsh_finds_pairs_at_the_verification_threshold():
+    """At Jaccard 0.30 (the verification threshold) the 64 x 2 bands make a pair a candidate with probability 0.998; measured on 200 pairs."""
+    cfg = DEFAULT_CONFIG
+    expected = candidate_probability(0.30, cfg.bands, cfg.rows)
+    assert expected > 0.99
+    found = tried = 0
+    for seed in range(400):
+        ws = _story(1000 + seed, 400).split(" ")
+        shared = 187  # 5-word windows over the first 187 words are shared: Jaccard about 0.3
+        a = fingerprint(" ".join(ws))
+        b = fingerprint(" ".join(ws[:shared] + [w + "q" for w in ws[shared:]]))
+        if not 0.28 <= a.jaccard(b) <= 0.32:
+            continue
+        tried += 1
+        found += bool(set(a.band_keys()[: cfg.bands]) & set(b.band_keys()[: cfg.bands]))
+        if tried == 200:
+            break
+    assert tried == 200
+    assert found / tried >= 0.98, (found, tried, expected)
+
+
+def test_paragraph_keys_find_cut_downs_the_signature_misses():
+    """A cut-down keeping 4 of 20 long paragraphs has shingle Jaccard near 0.2 but shares a paragraph slot with probability 1 - 0.8**8."""
+    cfg = DEFAULT_CONFIG
+    rng = np.random.default_rng(3)
+    expected = candidate_probability(4 / 20, cfg.paragraph_bands, 1)
+    found = 0
+    for seed in range(100):
+        paras = _story(2000 + seed, 600).split("\n\n")
+        keep = sorted(rng.choice(len(paras), 4, replace=False).tolist())
+        a, b = fingerprint("\n\n".join(paras)), fingerprint("\n\n".join(paras[i] for i in keep))
+        assert b.containment(a) == 1.0 and a.jaccard(b) < 0.25
+        found += bool(set(a.band_keys()[cfg.bands :]) & set(b.band_keys()[cfg.bands :]))
+    assert found >= 100 * expected - 10, (found, expected)
+
+
+def test_one_line_paragraphs_stay_out_of_the_paragraph_minhash():
+    """Unrelated stories ending with the same one-liner share no paragraph slot; a text of only short paragraphs still has slots."""
+    line = "Please enable JavaScript to watch this video."
+    a, b = fingerprint(_story(50) + "\n\n" + line), fingerprint(_story(51) + "\n\n" + line)
+    assert not set(a.paragraphs.tolist()) & set(b.paragraphs.tolist())
+    short = fingerprint("one two three four five six\n\nseven eight nine ten eleven twelve")
+    assert short.paragraphs.all()
+    assert not fingerprint("").paragraphs.any()
+    empty = paragraph_minhash(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), 2, 8, 1)
+    assert empty.shape == (2, 8) and not empty.any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(list("ab'\n ") + ["cd ", "efgh ijkl mnop qrst uvw xyz ", "\u2019", "\u00e9"]), max_size=60).map("".join), max_size=5))
+def test_texts_batched_together_fingerprint_as_alone(texts):
+    """A text's fingerprint (shingles, paragraph slots, content hash) does not depend on the texts batched with it."""
+    assert fingerprint_many(texts) == [fingerprint(t) for t in texts]
+
+
+def test_shingles_many_are_the_fingerprints_shingles():
+    from samestory.fingerprint import fingerprint_many, shingles_many
+
+    texts = ["", "one two", "a b c d e f g h\n\nnew paragraph with enough words to shingle here", "Ünïcödé text, with punctuation! " * 5]
+    assert shingles_many([]) == []
+    for sh, fp in zip(shingles_many(texts), fingerprint_many(texts)):
+        assert sh.dtype == fp.shingles.dtype and np.array_equal(sh, fp.shingles)
