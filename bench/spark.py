@@ -429,7 +429,7 @@ def main() -> int:
     ap.add_argument("--price", type=float, default=0.048, help="price of a core-hour (USD) for the cost model")
     ap.add_argument("--partitions", default="", help="cluster the labelled streams in this many time ranges each "
                     "(comma-separated, e.g. 2,4,8) and compare with the one-pass stories")
-    ap.add_argument("--warmup-days", type=int, default=7, help="warm-up days of each time range (with --partitions)")
+    ap.add_argument("--warmup-days", type=int, default=90, help="warm-up days of each time range (with --partitions)")
     ap.add_argument("--skip-dedup", action="store_true")
     ap.add_argument("--skip-cluster", action="store_true")
     ap.add_argument("--skip-pairs", action="store_true")
