@@ -10,8 +10,10 @@
    article with a random fifth of its sentences dropped and the rest lightly
    reordered, so stories repeat the way wire copy does, spread over two years
    in date order) goes into one store in runs of 10,000. Printed per run:
-   articles/s, the store's size, bytes per article and peak RSS, so the
-   growth of time per article with store size shows.
+   articles/s, the stories and the active ones (an article in the last
+   ``search_days``: what each article is compared with), the store's size,
+   bytes per article and peak RSS, so the growth of time per article with
+   store size shows.
 3. **Held-out quality** (``--stream FILE``, JSONL with ``gold_story``): B-cubed
    precision, recall and F1 of the shipped linker, one pass in date order.
    (The figures on the streams in ``shared/`` come from ``bench/train_linker.py``,
@@ -116,7 +118,7 @@ def scale(n: int, run: int = 10_000) -> None:
     t_make = time.perf_counter()
     arts = synthetic_stream(n)
     print(f"  made {n:,} articles in {time.perf_counter() - t_make:.0f} s; {len(news_texts()):,} distinct real texts underneath")
-    print(f"  {'stored before':>13} {'run':>6} {'articles/s':>10} {'ms/article':>10} {'stories':>8} {'store MiB':>9} {'B/article':>9} {'peak RSS MiB':>12}")
+    print(f"  {'stored before':>13} {'run':>6} {'articles/s':>10} {'ms/article':>10} {'stories':>8} {'active':>7} {'store MiB':>9} {'B/article':>9} {'peak RSS MiB':>12}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "store"
         total_secs = 0.0
@@ -130,7 +132,7 @@ def scale(n: int, run: int = 10_000) -> None:
                 total_secs += secs
                 size = store.size_bytes()
                 print(f"  {start:>13,} {len(part):>6,} {len(part) / secs:>10.0f} {1000 * secs / len(part):>10.2f} "
-                      f"{c.story_count():>8,} {size / 2**20:>9.1f} {size / (start + len(part)):>9,.0f} {rss_mib():>12,.0f}", flush=True)
+                      f"{c.story_count():>8,} {c.active_story_count():>7,} {size / 2**20:>9.1f} {size / (start + len(part)):>9,.0f} {rss_mib():>12,.0f}", flush=True)
         print(f"  overall: {n / total_secs:.0f} articles/s (opening the store and loading its stories included)")
 
 

@@ -882,6 +882,11 @@ class StoryClusterer:
     def story_count(self) -> int:
         return len(self._stories)
 
+    def active_story_count(self) -> int:
+        """Stories with an article in the last ``search_days`` (the ones every article is compared with by
+        centroid; what the cost of an article follows)."""
+        return len(self._index)
+
 
 def cluster_articles(articles: Iterable[Article], store_dir=None, config: ClusterConfig = ClusterConfig(),
                      progress: Callable[[int], None] | None = None, workers: int | None = None) -> list[tuple[str, str]]:

@@ -472,10 +472,6 @@ def _row(article_id: str, rep_id: str, verdict: Verdict | None) -> DedupRow:
 # --- incremental, over a store ------------------------------------------------------
 
 
-#: SQLite page cache the index asks for on its store's connection (KiB).
-PAGE_CACHE_KIB = 65536
-
-
 class NearCopyIndex:
     """The near-copy index of a store: add articles, find their groups, remove them.
 
@@ -490,10 +486,6 @@ class NearCopyIndex:
         #: Exact verifications the signature pre-filter saved (for the bench).
         self.skipped = 0
         self._check_config()
-        # The bucket table is written and read at random keys: with SQLite's default 2 MiB page cache every
-        # insert misses once the table outgrows it, and adding slows as the store grows. Ask for 64 MiB.
-        if self.store.db.execute("PRAGMA cache_size").fetchone()[0] > -PAGE_CACHE_KIB:
-            self.store.db.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
 
     def _check_config(self) -> None:
         wanted = json.dumps(asdict(self.config.fingerprint), sort_keys=True)

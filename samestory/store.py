@@ -25,6 +25,8 @@ from .article import Article
 from .errors import SamestoryError
 
 DB_NAME = "samestory.sqlite"
+#: SQLite page cache of each connection (KiB; allocated as pages are read, up to this).
+PAGE_CACHE_KIB = 65536
 
 #: Schema migrations: MIGRATIONS[i] takes a store from version i to i + 1.
 MIGRATIONS: list[str] = [
@@ -145,6 +147,9 @@ class Store:
             self.db.execute("PRAGMA foreign_keys = ON")
             mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             self.db.execute("PRAGMA synchronous = NORMAL")
+            # Tables written and read at random keys (LSH buckets, names, memberships): with SQLite's default
+            # 2 MiB page cache every insert misses once a table outgrows it, and ingest slows as the store grows.
+            self.db.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
             if mode.lower() != "wal":
                 raise StoreError(f"{self.db_path}: cannot switch to WAL mode (got {mode!r}); is the file system read-only?")
             self._migrate()
