@@ -4,12 +4,14 @@ Each new article, in date order, is compared with **candidate stories**: the
 stories whose centroid is nearest to it among those active in the last
 :attr:`ClusterConfig.search_days` (an exact search over an in-memory matrix,
 so its cost follows the news volume of that window, not the size of the
-store), every story seen in the last :attr:`ClusterConfig.recent_days` days,
-and stories of any age sharing a rare name with it. For each candidate, the article is scored against the story's latest
-members by the **story linker**: boosted trees over the same-story scorer's
-features (embedding cosines, character TF-IDF, shared names and numbers,
-shingle overlap, lengths, languages), the scorer's own 1-4 estimate, and the
-gap in days. The linker is trained on the labelled story streams in
+store), the nearest few older stories (an on-disk archive), every story
+seen in the last :attr:`ClusterConfig.recent_days` days, and stories of any
+age sharing a rare name with it. For each candidate, the article is scored
+against the story's latest members by the **story linker**: boosted trees
+over the same-story scorer's features (embedding cosines, character TF-IDF,
+shared names and numbers, shingle overlap, lengths, languages), how rare the
+shared names are, and the gap in days (a linker may also take the scorer's
+own 1-4 estimate; the shipped one does not). The linker is trained on the labelled story streams in
 ``../shared/data/stories`` (``bench/train_linker.py``), so "same story" means
 what editors grouping a news stream mean: the same incident, not the same
 topic. Its probability falls with the date gap the way those streams do;
@@ -55,7 +57,6 @@ from .features import (EMBEDDING_PARTS, ArticleProfile, PairText, article_profil
 LINKER_DIR = Path(__file__).resolve().parent / "models" / "linker"
 #: The archive of stories out of the search window, in the store directory (see :class:`_StoryArchive`).
 INDEX_FILE = "stories.usearch"
-#: The vector index of story centroids, in the store directory.
 #: How far in the future (days after today) a date may be before it is distrusted.
 FUTURE_SLACK_DAYS = 2
 
