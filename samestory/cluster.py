@@ -285,6 +285,46 @@ class _CentroidIndex:
         return [int(key) for key in keys[top]]
 
 
+class _ByLastDay:
+    """Live story keys filed by their latest day: "stories seen in the last days" without a query (the
+    stories table's index answered it, but fetching a few hundred rows an article cost more than the rest
+    of the candidate search)."""
+
+    def __init__(self):
+        self._days: list[int] = []  # sorted
+        self._keys: dict[int, set[int]] = {}
+        self._day_of: dict[int, int] = {}
+
+    def file(self, sid: int, day: int) -> None:
+        old = self._day_of.get(sid)
+        if old == day:
+            return
+        if old is not None:
+            self._drop(sid, old)
+        self._day_of[sid] = day
+        keys = self._keys.get(day)
+        if keys is None:
+            keys = self._keys[day] = set()
+            bisect.insort(self._days, day)
+        keys.add(sid)
+
+    def remove(self, sid: int) -> None:
+        old = self._day_of.pop(sid, None)
+        if old is not None:
+            self._drop(sid, old)
+
+    def _drop(self, sid: int, day: int) -> None:
+        keys = self._keys[day]
+        keys.discard(sid)
+        if not keys:
+            del self._keys[day]
+            del self._days[bisect.bisect_left(self._days, day)]
+
+    def since(self, day: int) -> list[int]:
+        """Keys of the stories whose latest day is ``day`` or later, by (latest day, key)."""
+        return [sid for d in self._days[bisect.bisect_left(self._days, day):] for sid in sorted(self._keys[d])]
+
+
 #: Up to this many stories the archive is searched exactly (a matrix, ~0.1 ms), past it approximately (HNSW).
 EXACT_ARCHIVE_STORIES = 10_000
 
@@ -469,6 +509,7 @@ class StoryClusterer:
         self._story_of: dict[int, int] = {}
         self._index = _CentroidIndex(self.embedder.dim)
         self._archive = _StoryArchive(self.embedder.dim)
+        self._by_last_day = _ByLastDay()
         self._expiry: list[tuple[int, int]] = []  # (last day, story) heap: when stories leave the index
         self._last_day: int | None = None
         self._name_df: dict[str, int] = {}
@@ -500,6 +541,7 @@ class StoryClusterer:
         for sid, sid_text, first, last, vec in db.execute(
                 "SELECT story, id, first_day, last_day, vec_sum FROM stories WHERE merged_into IS NULL ORDER BY story"):
             self._stories[sid] = _Story(sid, sid_text, first, last, [], np.frombuffer(vec, dtype=np.float32).copy())
+            self._by_last_day.file(sid, last)
         for seq, sid, day in db.execute("SELECT seq, story, day FROM story_members ORDER BY seq"):
             sid = self._live(sid)
             bisect.insort(self._stories[sid].members, (day, seq))
@@ -587,7 +629,7 @@ class StoryClusterer:
         """Story keys to compare the article with: nearest centroids, then recent stories."""
         cfg = self.config
         near = self._index.nearest(art.vectors.doc, cfg.candidates) + self._archive.nearest(art.vectors.doc, cfg.archive_candidates)
-        recent = self._recent_from_store(art.day)
+        recent = self._recent(art.day)
         if len(recent) > cfg.candidates:
             sims = self._index.similarities(recent, art.vectors.doc)
             if sims is None:  # an article older than the search window: some recent stories are archived
@@ -608,11 +650,10 @@ class StoryClusterer:
                 votes[sid] = votes.get(sid, 0) + 1
         return sorted(votes, key=lambda s: (-votes[s], s))[:self.config.candidates]
 
-    def _recent_from_store(self, day: int) -> list[int]:
-        rows = self.store.db.execute(
-            "SELECT story FROM stories WHERE merged_into IS NULL AND last_day >= ? AND first_day <= ?",
-            (day - self.config.recent_days, day + self.config.recent_days))
-        return [self._live(r[0]) for r in rows if r[0] in self._stories]
+    def _recent(self, day: int) -> list[int]:
+        """Stories with an article within ``recent_days`` of ``day`` (by latest day, then key)."""
+        days = self.config.recent_days
+        return [sid for sid in self._by_last_day.since(day - days) if self._stories[sid].first_day <= day + days]
 
     def link_features(self, art: StreamArticle, others: Sequence[StreamArticle]) -> np.ndarray:
         """The linker's feature rows for the article against each of ``others``.
@@ -760,6 +801,7 @@ class StoryClusterer:
         self._story_of.clear()
         self._index = _CentroidIndex(self.embedder.dim)
         self._archive = _StoryArchive(self.embedder.dim)
+        self._by_last_day = _ByLastDay()
         self._expiry = []
         self._last_day = None
         self._name_df = {}
@@ -808,6 +850,7 @@ class StoryClusterer:
             (art.id, art.day, art.day, np.zeros(self.embedder.dim, np.float32).tobytes()))
         sid = int(cur.lastrowid)
         self._stories[sid] = _Story(sid, art.id, art.day, art.day, [], np.zeros(self.embedder.dim, np.float32))
+        self._by_last_day.file(sid, art.day)
         return sid
 
     def _join(self, sid: int, art: StreamArticle) -> None:
@@ -834,6 +877,7 @@ class StoryClusterer:
         self.store.db.execute("UPDATE story_members SET story = ? WHERE story = ?", (a.sid, b.sid))
         self.store.db.execute("UPDATE stories SET merged_into = ?, size = 0 WHERE story = ?", (a.sid, b.sid))
         del self._stories[b.sid]
+        self._by_last_day.remove(b.sid)
         self._index.remove(b.sid)
         self._archive.remove(b.sid)
         self._save_story(a)
@@ -853,6 +897,7 @@ class StoryClusterer:
         self.store.db.execute(
             "UPDATE stories SET first_day = ?, last_day = ?, size = ?, vec_sum = ? WHERE story = ?",
             (story.first_day, story.last_day, len(story.members), story.vec_sum.astype(np.float32).tobytes(), story.sid))
+        self._by_last_day.file(story.sid, story.last_day)
         self._index_story(story)
 
     def _index_story(self, story: _Story, archive: bool = True) -> bool:

@@ -310,3 +310,17 @@ def test_a_later_run_reads_story_members_back_instead_of_analysing_them_again(tm
     assert "b-last" in analysed and len(analysed) > 1  # the members were analysed again
     with Store(path) as store:
         assert store.db.execute("SELECT COUNT(*) FROM link_profiles").fetchone()[0] > 0
+
+
+def test_recent_stories_are_filed_by_their_latest_day():
+    from samestory.cluster import _ByLastDay
+
+    by_day = _ByLastDay()
+    for sid, day in [(5, 10), (3, 10), (9, 12), (4, 8)]:
+        by_day.file(sid, day)
+    assert by_day.since(10) == [3, 5, 9] and by_day.since(0) == [4, 3, 5, 9] and by_day.since(13) == []
+    by_day.file(3, 13)  # a story moves when it gets a later article
+    by_day.remove(9)    # and leaves when merged away
+    assert by_day.since(10) == [5, 3] and by_day.since(11) == [3]
+    by_day.remove(5)
+    assert by_day.since(0) == [4, 3] and by_day._days == [8, 13]
