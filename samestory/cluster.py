@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import heapq
 import json
 import math
 import os
@@ -320,9 +319,10 @@ class _ByLastDay:
             del self._keys[day]
             del self._days[bisect.bisect_left(self._days, day)]
 
-    def since(self, day: int) -> list[int]:
-        """Keys of the stories whose latest day is ``day`` or later, by (latest day, key)."""
-        return [sid for d in self._days[bisect.bisect_left(self._days, day):] for sid in sorted(self._keys[d])]
+    def between(self, first: float, end: float = math.inf) -> list[int]:
+        """Keys of the stories whose latest day is in ``[first, end)``, by (latest day, key)."""
+        days = self._days[bisect.bisect_left(self._days, first):bisect.bisect_left(self._days, end)]
+        return [sid for d in days for sid in sorted(self._keys[d])]
 
 
 #: Up to this many stories the archive is searched exactly (a matrix, ~0.1 ms), past it approximately (HNSW).
@@ -510,7 +510,6 @@ class StoryClusterer:
         self._index = _CentroidIndex(self.embedder.dim)
         self._archive = _StoryArchive(self.embedder.dim)
         self._by_last_day = _ByLastDay()
-        self._expiry: list[tuple[int, int]] = []  # (last day, story) heap: when stories leave the index
         self._last_day: int | None = None
         self._name_df: dict[str, int] = {}
         self._load()
@@ -653,7 +652,7 @@ class StoryClusterer:
     def _recent(self, day: int) -> list[int]:
         """Stories with an article within ``recent_days`` of ``day`` (by latest day, then key)."""
         days = self.config.recent_days
-        return [sid for sid in self._by_last_day.since(day - days) if self._stories[sid].first_day <= day + days]
+        return [sid for sid in self._by_last_day.between(day - days) if self._stories[sid].first_day <= day + days]
 
     def link_features(self, art: StreamArticle, others: Sequence[StreamArticle]) -> np.ndarray:
         """The linker's feature rows for the article against each of ``others``.
@@ -802,7 +801,6 @@ class StoryClusterer:
         self._index = _CentroidIndex(self.embedder.dim)
         self._archive = _StoryArchive(self.embedder.dim)
         self._by_last_day = _ByLastDay()
-        self._expiry = []
         self._last_day = None
         self._name_df = {}
         try:
@@ -818,8 +816,8 @@ class StoryClusterer:
         if assumed:
             day = self._last_day if self._last_day is not None else dt.date.today().toordinal()
         if self._last_day is None or day > self._last_day:
-            self._last_day = day
-            self._expire()
+            previous, self._last_day = self._last_day, day
+            self._expire(previous)
         art = self._placed(seq, day, assumed, done)
         sid = self._choose(art)
         latest_before = set(self._stories[sid].latest(self.config.members))
@@ -902,26 +900,25 @@ class StoryClusterer:
 
     def _index_story(self, story: _Story, archive: bool = True) -> bool:
         """Put the story's centroid in the search index if it is active (an article within ``search_days``
-        of the latest day seen), noting when it leaves; in the archive otherwise. True when active."""
+        of the latest day seen); in the archive otherwise. True when active."""
         if self._last_day is None or story.last_day >= self._last_day - self.config.search_days:
             self._archive.remove(story.sid)
             self._index.upsert(story.sid, story.centroid)
-            heapq.heappush(self._expiry, (story.last_day, story.sid))
             return True
         self._index.remove(story.sid)
         if archive:
             self._archive.add(story.sid, story.centroid)
         return False
 
-    def _expire(self) -> None:
-        """Take stories whose latest article is now more than ``search_days`` old out of the search index."""
-        cutoff = self._last_day - self.config.search_days
-        while self._expiry and self._expiry[0][0] < cutoff:
-            _, sid = heapq.heappop(self._expiry)
-            story = self._stories.get(sid)
-            if story is not None and story.last_day < cutoff and sid in self._index:  # else a later entry stands
+    def _expire(self, previous_last_day: int | None) -> None:
+        """Move the stories whose latest article the new latest day put more than ``search_days`` back from
+        the search index to the archive (a story is indexed only while inside the window, so these are the
+        ones whose latest day lies between the old cutoff and the new)."""
+        old = -math.inf if previous_last_day is None else previous_last_day - self.config.search_days
+        for sid in self._by_last_day.between(old, self._last_day - self.config.search_days):
+            if sid in self._index:
                 self._index.remove(sid)
-                self._archive.add(sid, story.centroid)
+                self._archive.add(sid, self._stories[sid].centroid)
 
     # --- reading ----------------------------------------------------------------
 

@@ -318,9 +318,10 @@ def test_recent_stories_are_filed_by_their_latest_day():
     by_day = _ByLastDay()
     for sid, day in [(5, 10), (3, 10), (9, 12), (4, 8)]:
         by_day.file(sid, day)
-    assert by_day.since(10) == [3, 5, 9] and by_day.since(0) == [4, 3, 5, 9] and by_day.since(13) == []
+    assert by_day.between(10) == [3, 5, 9] and by_day.between(0) == [4, 3, 5, 9] and by_day.between(13) == []
+    assert by_day.between(8, 12) == [4, 3, 5] and by_day.between(9, 10) == []
     by_day.file(3, 13)  # a story moves when it gets a later article
     by_day.remove(9)    # and leaves when merged away
-    assert by_day.since(10) == [5, 3] and by_day.since(11) == [3]
+    assert by_day.between(10) == [5, 3] and by_day.between(11) == [3]
     by_day.remove(5)
-    assert by_day.since(0) == [4, 3] and by_day._days == [8, 13]
+    assert by_day.between(0) == [4, 3] and by_day._days == [8, 13]
