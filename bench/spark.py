@@ -307,7 +307,7 @@ def bench_cluster_ranges(args, out: dict) -> bool:
     try:
         for name in ("gva", "allsides"):
             path = SHARED / "data" / "stories" / name / "articles.jsonl"
-            gold = {json.loads(line)["id"]: json.loads(line)["gold_story"] for line in open(path, encoding="utf-8")}
+            gold = {r["id"]: r["gold_story"] for r in map(json.loads, open(path, encoding="utf-8"))}
             t = time.perf_counter()
             local = cluster_articles(local_articles(str(path), detect_lang=True))
             t_local = time.perf_counter() - t

@@ -134,7 +134,7 @@ def hashed_char_counts(texts: Sequence[str], n_features: int = CHAR_FEATURES):
     ids_of = _WORD_GRAM_IDS.setdefault(n_features, {})
     if len(ids_of) > WORD_CACHE_WORDS:
         ids_of.clear()
-    indptr, indices, values = [0], [], []
+    indptr, indices, values = [0], [np.zeros(0, dtype=np.int32)], [np.zeros(0, dtype=np.float64)]
     for text in texts:
         counts = Counter(text.lower().split())
         if counts:
@@ -150,8 +150,7 @@ def hashed_char_counts(texts: Sequence[str], n_features: int = CHAR_FEATURES):
             indices.append(unique)
             values.append(np.bincount(inverse, weights=weight, minlength=len(unique)))
         indptr.append(indptr[-1] + (len(indices[-1]) if counts else 0))
-    cat = (lambda xs, dtype: np.concatenate(xs) if xs else np.zeros(0, dtype))
-    return sp.csr_matrix((cat(values, np.float64), cat(indices, np.int32), np.asarray(indptr, dtype=np.int64)),
+    return sp.csr_matrix((np.concatenate(values), np.concatenate(indices), np.asarray(indptr, dtype=np.int64)),
                          shape=(len(texts), n_features))
 
 
