@@ -43,6 +43,7 @@ from .fingerprint import (
     _fingerprint_packed,
     _unpack,
     band_keys_many,
+    edit_tolerant_overlap,
     estimate_jaccard,
     fingerprint,
     fingerprint_many,
@@ -75,6 +76,9 @@ class DedupConfig:
     #: A cut-down copy joins a group through a member that contains it (not its earliest article) only
     #: when it also shares this much of itself (containment) with the earliest article: see group_rows.
     member_overlap: float = 0.25
+    #: A pair that fails the rule on shared shingles but shares at least half the thresholds' worth is judged
+    #: again with isolated changed words forgiven (:func:`~samestory.fingerprint.edit_tolerant_overlap`).
+    edit_tolerant: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.jaccard <= 1 or not 0 < self.containment <= 1:
@@ -100,8 +104,13 @@ def verify(a: Fingerprint, b: Fingerprint, config: DedupConfig = DedupConfig()) 
     inter = intersection_size(a.shingles, b.shingles)
     j = inter / (na + nb - inter)
     c = inter / min(na, nb)
-    contained = c >= config.containment and min(na, nb) >= config.min_containment_shingles
-    return Verdict(j, c, j >= config.jaccard or contained)
+    big_enough = min(na, nb) >= config.min_containment_shingles
+    near = j >= config.jaccard or (c >= config.containment and big_enough)
+    if not near and config.edit_tolerant and (j >= config.jaccard / 2 or c >= config.containment / 2):
+        # the same rule on counts that forgive isolated changed words (a copy with 2-5% of its words replaced)
+        jt, ct = edit_tolerant_overlap(a.shingles, a.positions, b.shingles, b.positions, config.fingerprint.shingle_words)
+        near = jt >= config.jaccard or (ct >= config.containment and big_enough)
+    return Verdict(j, c, near)
 
 
 #: Hoeffding margin on a signature's Jaccard estimate: with ``num_perm`` slots

@@ -349,7 +349,9 @@ def test_short_cut_downs_count_from_the_shingle_minimum():
 def test_edited_cut_down_joins_through_the_story_it_copies(tmp_path):
     """The group's earliest article is an edited copy; a later cut-down, also edited, is a near-copy of the story (Jaccard)
     but not of the earliest article, nor wholly contained in the story. It shares more than ``member_overlap`` of itself
-    with the earliest article, so it joins through the story."""
+    with the earliest article, so it joins through the story. (Judged with isolated changed words forgiven it is a
+    near-copy of the earliest article itself: the member path is tested with that off.)"""
+    cfg = DedupConfig(edit_tolerant=False)
     words = _words(7, 200)
     edited = [w if i % 10 != 5 else "zzz" + w for i, w in enumerate(words)]
     cut = [w if i % 25 != 7 else "qqq" + w for i, w in enumerate(words[:120])]
@@ -359,15 +361,15 @@ def test_edited_cut_down_joins_through_the_story_it_copies(tmp_path):
         art("cut", [" ".join(cut)], "2024-03-02"),
     ]
     f = {a.id: fingerprint(a.text) for a in items}
-    assert verify(f["story"], f["edited"]).near
-    v = verify(f["cut"], f["edited"])
+    assert verify(f["story"], f["edited"], cfg).near and verify(f["cut"], f["edited"]).near
+    v = verify(f["cut"], f["edited"], cfg)
     assert not v.near and v.containment >= DedupConfig().member_overlap
-    v = verify(f["cut"], f["story"])
+    v = verify(f["cut"], f["story"], cfg)
     assert v.near and v.containment < DedupConfig().containment  # a near-copy by Jaccard, not a contained cut-down
-    rows = {r.id: r.group for r in dedup_batch(items, workers=1)}
+    rows = {r.id: r.group for r in dedup_batch(items, cfg, workers=1)}
     assert rows == {"edited": "edited", "story": "edited", "cut": "edited"}
     with Store(tmp_path / "s") as store:
-        index = NearCopyIndex(store)
+        index = NearCopyIndex(store, cfg)
         list(index.add(items))
         assert {r.id: r.group for r in index.rows()} == rows
 
@@ -400,3 +402,58 @@ def test_cut_down_of_a_long_article_is_found_below_the_lsh_threshold():
     assert len(cut) == 8 and full.jaccard(part) < 0.08 and verify(full, part).near
     rows = {r.id: r.group for r in dedup_batch([art("full", paras, "2024-03-01"), art("cut", cut, "2024-03-02")], workers=1)}
     assert rows["cut"] == "full"
+
+
+def _changed(words: list[str], every: int, offset: int) -> list[str]:
+    """Every ``every``-th word (from ``offset``) replaced: isolated changed words, as a copy editor's or a scraper's."""
+    return [w if i % every != offset else "qq" + w for i, w in enumerate(words)]
+
+
+def test_edited_cut_down_with_a_byline_is_a_near_copy():
+    """A cut-down keeping two of five paragraphs, 5% of its words changed and a new byline on top: on shared 5-word
+    shingles it fails both bars (each changed word breaks 5 of them), with isolated changed words forgiven it is contained."""
+    paras = [_words(200 + s, 50) for s in range(5)]
+    base = fingerprint("\n\n".join(" ".join(p) for p in paras))
+    byline = "By Jane Ortega, Metro Herald | Posted March 3, 2016 8:07 PM"
+    copy = fingerprint("\n\n".join([byline] + [" ".join(_changed(p, 20, 7)) for p in paras[1:3]]))
+    plain = verify(base, copy, DedupConfig(edit_tolerant=False))
+    assert not plain.near and plain.jaccard < 0.3 and plain.containment < 0.8
+    v = verify(base, copy)
+    assert v.near and (v.jaccard, v.containment) == (plain.jaccard, plain.containment)  # the reported figures stay exact
+    items = [Article(id="base", text="\n\n".join(" ".join(p) for p in paras), date="2024-03-01"),
+             Article(id="copy", text="\n\n".join([byline] + [" ".join(_changed(p, 20, 7)) for p in paras[1:3]]), date="2024-03-02")]
+    assert {r.id: r.group for r in dedup_batch(items, workers=1)} == {"base": "base", "copy": "base"}
+    assert {r.id: r.group for r in dedup_batch(items, DedupConfig(edit_tolerant=False), workers=1)} == {"base": "base", "copy": "copy"}
+
+
+def test_two_edited_copies_of_a_story_join_when_the_first_is_a_copy(tmp_path):
+    """The group's earliest article is a copy with words changed; a later copy with other words changed, an inserted
+    sentence and a footer is a near-copy of the story but larger than it, so it cannot join through it. Against the
+    earliest article its shared shingles are too few (two sets of changed words), with changed words forgiven enough."""
+    story = _words(300, 70)
+    footer = " ".join(_words(301, 30)) + "."
+    items = [
+        art("first-copy", [" ".join(_changed(story, 25, 5))], "2024-03-01"),
+        art("story", [" ".join(story)], "2024-03-01"),
+        art("late-copy", [" ".join(_changed(story, 25, 17)), " ".join(_words(302, 15)) + ".", footer], "2024-03-02"),
+    ]
+    f = {a.id: fingerprint(a.text) for a in items}
+    assert len(f["late-copy"].shingles) > len(f["story"].shingles) and verify(f["late-copy"], f["story"]).near
+    assert not verify(f["late-copy"], f["first-copy"], DedupConfig(edit_tolerant=False)).near
+    assert verify(f["late-copy"], f["first-copy"]).near
+    rows = {r.id: r.group for r in dedup_batch(items, workers=1)}
+    assert rows == {"first-copy": "first-copy", "story": "first-copy", "late-copy": "first-copy"}
+    assert {r.id: r.group for r in dedup_batch(items, DedupConfig(edit_tolerant=False), workers=1)}["late-copy"] == "late-copy"
+    with Store(tmp_path / "s") as store:
+        index = NearCopyIndex(store)
+        list(index.add(items))
+        assert {r.id: r.group for r in index.rows()} == rows
+
+
+def test_shared_quotes_transcribed_differently_stay_apart_when_little_else_is_shared():
+    """Edit tolerance needs half a threshold's worth of shingles shared as they are: two reports sharing one quote with
+    a few words transcribed differently, and otherwise written apart, are no near-copies."""
+    quote = _words(400, 40)
+    a = fingerprint("\n\n".join([" ".join(_words(401, 90)), " ".join(quote), " ".join(_words(402, 90))]))
+    b = fingerprint("\n\n".join([" ".join(_words(403, 90)), " ".join(_changed(quote, 13, 6)), " ".join(_words(404, 90))]))
+    assert not verify(a, b).near

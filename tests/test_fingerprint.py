@@ -477,3 +477,51 @@ def test_shingles_many_are_the_fingerprints_shingles():
     assert shingles_many([]) == []
     for sh, fp in zip(shingles_many(texts), fingerprint_many(texts)):
         assert sh.dtype == fp.shingles.dtype and np.array_equal(sh, fp.shingles)
+
+
+def _nonsense(n: int, seed: int) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    return [rng.choice("bcdfgklmnprstvz") + rng.choice("aeiou") + rng.choice("bcdfgklmnprstvz") + rng.choice("aeiou") for _ in range(n)]
+
+
+def test_positions_are_each_shingles_first_window_in_text_order():
+    words = _nonsense(30, 1)
+    text = " ".join(words) + "\n\n" + " ".join(words[:6])  # a second paragraph repeating the first two windows
+    fp = fingerprint(text)
+    assert fp.positions is not None and fp.positions.dtype == np.uint32 and len(fp.positions) == len(fp.shingles)
+    where = dict(zip(fp.shingles.tolist(), fp.positions.tolist()))
+    for i in range(len(words) - 4):
+        assert where[int(shingle_hashes(" ".join(words[i : i + 5]))[0])] == i
+    assert len(fp.shingles) == 26 and sorted(where.values()) == list(range(26))  # the repeats keep their first window
+    assert fingerprint("one two").positions.tolist() == [0] and len(fingerprint("").positions) == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["ab ", "cd ", "efgh ijkl mnop qrst uvw xyz ", "\n\n", "\u00e9 "]), max_size=40).map("".join), max_size=4))
+def test_positions_do_not_depend_on_the_batch(texts):
+    for a, b in zip(fingerprint_many(texts), [fingerprint(t) for t in texts]):
+        assert np.array_equal(a.positions, b.positions)
+
+
+def test_edit_tolerant_overlap_forgives_isolated_changed_words_only():
+    from samestory.fingerprint import edit_tolerant_overlap, overlap
+
+    words = _nonsense(200, 2)
+    every_25th = [w if i % 25 != 12 else "zz" + w for i, w in enumerate(words)]  # 4% of words changed, far apart
+    a, b = fingerprint(" ".join(words)), fingerprint(" ".join(every_25th))
+    j, c = overlap(a.shingles, b.shingles)
+    jt, ct = edit_tolerant_overlap(a.shingles, a.positions, b.shingles, b.positions, 5)
+    assert c < 0.8 and j < 0.7  # 5-word shingles lose 5 windows per changed word
+    assert ct == 1.0 and jt == 1.0  # every gap is one changed word wide
+    assert edit_tolerant_overlap(a.shingles, None, b.shingles, None, 5) == pytest.approx((j, c))
+    # changes 3 words apart leave gaps of 8 windows: not one isolated word, not bridged
+    pairs = [w if i % 25 not in (10, 13) else "zz" + w for i, w in enumerate(words)]
+    p = fingerprint(" ".join(pairs))
+    assert edit_tolerant_overlap(a.shingles, a.positions, p.shingles, p.positions, 5) == pytest.approx(overlap(a.shingles, p.shingles))
+    # a passage the other text does not hold is no gap: a shared sentence in two otherwise different texts stays small
+    other = _nonsense(60, 3)
+    x = fingerprint(" ".join(other[:30] + words[:20] + other[30:]))
+    y = fingerprint(" ".join(_nonsense(30, 4) + words[:20] + _nonsense(30, 5)))
+    assert edit_tolerant_overlap(x.shingles, x.positions, y.shingles, y.positions, 5) == pytest.approx(overlap(x.shingles, y.shingles))
