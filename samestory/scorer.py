@@ -4,8 +4,11 @@ A pair of articles becomes a row of features (:func:`samestory.features.pair_fea
 embedding cosines of title, lead, body chunks and whole article under one or
 more shipped embedders, character n-gram TF-IDF cosine, shared names and
 numbers, shingle overlap, lengths, languages). Gradient-boosted trees turn
-the row into ``overall`` on the SemEval-2022 task 8 scale (1 = same story,
-4 = unrelated), and an isotonic map turns ``overall`` into ``probability``:
+the row into an estimate on the SemEval-2022 task 8 scale (1 = same story,
+4 = unrelated); a linear blend of that estimate with the model's strongest
+cosines, one for pairs of English articles and one for all others (see
+:class:`Blend`), gives ``overall``; and an isotonic map turns ``overall``
+into ``probability``:
 the calibrated chance that annotators would put the pair on the "same story"
 side of the scale (their mean Overall below :data:`SAME_STORY_BELOW`).
 
@@ -48,6 +51,18 @@ MODEL_EMBEDDERS = {"accurate": ("use", "minilm", "static"), "balanced": ("use", 
 #: The annotators' mean Overall below which a pair counts as the same story
 #: (the midpoint of the 1-4 scale: nearer "very similar" than "very dissimilar").
 SAME_STORY_BELOW = 2.5
+#: The cosines each model's :class:`Blend` weighs with the trees' estimate, per group of pairs: where
+#: both articles are English, the English MiniLM's whole-article cosine is the best single signal, which
+#: the trees (splitting it into steps, shared with the other languages) do not fully use; elsewhere the
+#: multilingual USE cosine (character n-grams for ``fast``, which has no multilingual embedder).
+BLEND_SIGNALS: dict[str, dict[str, tuple[str, ...]]] = {
+    "accurate": {"english": ("minilm_doc", "use_doc"), "other": ("use_doc",)},
+    "balanced": {"english": ("use_doc", "static_doc"), "other": ("use_doc",)},
+    "fast": {"english": ("static_doc",), "other": ("char_cos",)},
+}
+#: Groups of pairs a :class:`Blend` weighs separately: both articles English (the ``english`` feature is
+#: 1), and every other pair (other languages, mixed or unknown).
+BLEND_GROUPS = ("english", "other")
 FORMAT_VERSION = 1
 
 
@@ -170,6 +185,63 @@ class Trees:
         return self.baseline + self.value[node].reshape(n, n_trees).sum(axis=1)
 
 
+# --------------------------------------------------------------------------- blend
+
+
+@dataclass(frozen=True)
+class Blend:
+    """A linear correction of the trees' estimate, one per group of pairs (:data:`BLEND_GROUPS`).
+
+    For a pair in group ``g``: ``intercept[g] + weights[g][0] * trees + sum(weights[g][1:] * signals)``,
+    the signals being the named features (cosines; a missing one reads 0). Fitted by
+    ``bench/train_scorer.py`` on the trees' out-of-fold estimates, so the weights say how far the
+    trees' estimate is to be trusted next to the raw cosine. A group not listed keeps the trees' estimate.
+    """
+
+    signals: dict[str, tuple[str, ...]]
+    weights: dict[str, tuple[float, ...]]
+    intercept: dict[str, float]
+
+    def apply(self, raw: np.ndarray, X: np.ndarray, features: Sequence[str]) -> np.ndarray:
+        """Blended estimates for trees' estimates ``raw`` of the rows of ``X`` (columns ``features``)."""
+        out = np.array(raw, dtype=np.float64, copy=True)
+        if not len(out):
+            return out
+        masks = self.group_masks(X, features)
+        for group, names in self.signals.items():
+            mask = masks[group]
+            if not mask.any():
+                continue
+            S = np.nan_to_num(np.asarray(X, dtype=np.float64)[mask][:, [features.index(n) for n in names]])
+            w = np.asarray(self.weights[group], dtype=np.float64)
+            out[mask] = self.intercept[group] + w[0] * out[mask] + S @ w[1:]
+        return out
+
+    @staticmethod
+    def group_masks(X: np.ndarray, features: Sequence[str]) -> dict[str, np.ndarray]:
+        """Which rows of ``X`` fall in each of :data:`BLEND_GROUPS`."""
+        n = np.asarray(X).shape[0]
+        english = (np.asarray(X, dtype=np.float64)[:, features.index("english")] == 1.0) if "english" in features \
+            else np.zeros(n, dtype=bool)
+        return {"english": english, "other": ~english}
+
+    def to_json(self) -> dict:
+        return {g: {"signals": list(self.signals[g]), "weights": [float(w) for w in self.weights[g]],
+                    "intercept": float(self.intercept[g])} for g in self.signals}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Blend":
+        unknown = set(data) - set(BLEND_GROUPS)
+        if unknown:
+            raise ValueError(f"blend groups {sorted(unknown)} unknown (known: {', '.join(BLEND_GROUPS)})")
+        signals = {g: tuple(d["signals"]) for g, d in data.items()}
+        weights = {g: tuple(float(w) for w in d["weights"]) for g, d in data.items()}
+        for g in data:
+            if len(weights[g]) != len(signals[g]) + 1:
+                raise ValueError(f"blend group {g!r}: {len(weights[g])} weights for {len(signals[g])} signals and the trees")
+        return cls(signals, weights, {g: float(d["intercept"]) for g, d in data.items()})
+
+
 # --------------------------------------------------------------------------- model
 
 
@@ -185,10 +257,15 @@ class ScorerModel:
     calib_x: np.ndarray
     calib_y: np.ndarray
     card: dict = field(default_factory=dict)
+    #: linear blend of the trees' estimate with a few cosines (None: the trees' estimate as it is)
+    blend: Blend | None = None
 
     def overall(self, X: np.ndarray) -> np.ndarray:
         """Predicted 1-4 scores for a feature matrix in :attr:`features` order."""
-        return np.clip(self.trees.predict(X), 1.0, 4.0)
+        raw = self.trees.predict(X)
+        if self.blend is not None:
+            raw = self.blend.apply(raw, X, self.features)
+        return np.clip(raw, 1.0, 4.0)
 
     def probability(self, overall: np.ndarray) -> np.ndarray:
         """Calibrated P(same story) for predicted ``overall`` scores."""
@@ -201,7 +278,8 @@ class ScorerModel:
         npz = directory / f"{self.name}.npz"
         np.savez_compressed(npz, **arrays, calib_x=self.calib_x, calib_y=self.calib_y)
         card = {"format": FORMAT_VERSION, "name": self.name, "embedders": list(self.embedders),
-                "features": self.features, "baseline": self.trees.baseline, **self.card}
+                "features": self.features, "baseline": self.trees.baseline,
+                **({"blend": self.blend.to_json()} if self.blend is not None else {}), **self.card}
         meta = directory / f"{self.name}.json"
         meta.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         return npz, meta
@@ -223,11 +301,16 @@ class ScorerModel:
             expected = feature_names(card["embedders"])
             if not set(card["features"]) <= set(expected):
                 raise ScorerError(f"{meta}: features {sorted(set(card['features']) - set(expected))} unknown to this samestory")
-        except (OSError, ValueError, KeyError) as exc:
+            blend = Blend.from_json(card["blend"]) if card.get("blend") else None
+            if blend is not None:
+                missing = sorted({n for names in blend.signals.values() for n in names} - set(card["features"]))
+                if missing:
+                    raise ScorerError(f"{meta}: blend signals {missing} are not among the model's features")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ScorerError(f"{meta}: unreadable scorer model ({exc})") from exc
         trees = Trees(baseline=float(card["baseline"]), **arrays)
-        rest = {k: v for k, v in card.items() if k not in ("format", "name", "embedders", "features", "baseline")}
-        return cls(card["name"], tuple(card["embedders"]), list(card["features"]), trees, calib_x, calib_y, rest)
+        rest = {k: v for k, v in card.items() if k not in ("format", "name", "embedders", "features", "baseline", "blend")}
+        return cls(card["name"], tuple(card["embedders"]), list(card["features"]), trees, calib_x, calib_y, rest, blend)
 
 
 @lru_cache(maxsize=len(MODEL_NAMES))
@@ -329,6 +412,9 @@ def expected_calibration_error(probability: np.ndarray, outcome: np.ndarray, bin
 
 
 __all__ = [
+    "BLEND_GROUPS",
+    "BLEND_SIGNALS",
+    "Blend",
     "DEFAULT_MODEL",
     "MODEL_EMBEDDERS",
     "MODEL_NAMES",

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from samestory.features import PairText, feature_names
 from samestory.scorer import (
-    MODEL_EMBEDDERS, MODEL_NAMES, PairScore, Scorer, ScorerError, ScorerModel, Trees,
+    BLEND_SIGNALS, MODEL_EMBEDDERS, MODEL_NAMES, PairScore, Scorer, ScorerError, ScorerModel, Trees,
     expected_calibration_error, load_model, unscorable,
 )
 
@@ -156,6 +156,63 @@ def test_model_round_trips_through_its_files(tmp_path):
         ScorerModel.load(meta)
     with pytest.raises(ScorerError, match="no scorer model 'nope'"):
         ScorerModel.load("nope")
+
+
+def test_english_pairs_get_the_english_blend_and_others_the_other(accurate):
+    model = accurate.model
+    assert model.blend is not None
+    for name in MODEL_NAMES:  # every shipped model blends both groups with the signals it was trained to
+        assert load_model(name).blend.signals == BLEND_SIGNALS[name]
+    english_col = model.features.index("english")
+
+    def by_hand(X: np.ndarray, group: str) -> np.ndarray:
+        cols = [model.features.index(n) for n in model.blend.signals[group]]
+        w = np.asarray(model.blend.weights[group])
+        raw = model.trees.predict(X)
+        return np.clip(model.blend.intercept[group] + w[0] * raw + np.nan_to_num(X[:, cols]) @ w[1:], 1, 4)
+
+    # a real English pair (the English MiniLM cosine weighs in), then the same pair marked German
+    X = accurate.features([(BRIDGE, BRIDGE_REWORDED), (BRIDGE, LIBRARY)])
+    assert np.all(X[:, english_col] == 1.0)
+    np.testing.assert_allclose(model.overall(X), by_hand(X, "english"))
+    assert model.blend.weights["english"][model.blend.signals["english"].index("minilm_doc") + 1] < 0
+    german = X.copy()
+    german[:, english_col] = 0.0
+    np.testing.assert_allclose(model.overall(german), by_hand(german, "other"))
+    assert not np.allclose(model.overall(X), model.overall(german))
+    # mixed groups in one matrix, and an unknown language (NaN) counts as "other"
+    unknown = X.copy()
+    unknown[:, english_col] = np.nan
+    both = np.vstack([X, german, unknown])
+    np.testing.assert_allclose(model.overall(both), np.concatenate([by_hand(X, "english"), by_hand(german, "other"),
+                                                                    by_hand(unknown, "other")]))
+    # without the blend, the trees' estimate as it was
+    from dataclasses import replace
+
+    bare = replace(model, blend=None)
+    np.testing.assert_allclose(bare.overall(X), np.clip(model.trees.predict(X), 1, 4))
+
+
+def test_a_broken_blend_is_a_clear_error(tmp_path):
+    model = load_model("accurate")
+    _, meta = model.save(tmp_path)
+    card = json.loads(meta.read_text())
+    assert set(card["blend"]) == {"english", "other"}
+    card["blend"]["english"]["signals"] = ["nope_doc", "use_doc"]
+    meta.write_text(json.dumps(card))
+    with pytest.raises(ScorerError, match=r"blend signals \['nope_doc'\] are not among"):
+        ScorerModel.load(meta)
+    card["blend"]["english"]["signals"] = ["use_doc"]
+    meta.write_text(json.dumps(card))
+    with pytest.raises(ScorerError, match="3 weights for 1 signals"):
+        ScorerModel.load(meta)
+    card["blend"] = {"welsh": card["blend"]["other"]}
+    meta.write_text(json.dumps(card))
+    with pytest.raises(ScorerError, match="blend groups"):
+        ScorerModel.load(meta)
+    del card["blend"]  # a model without a blend (as before) still loads and scores with its trees alone
+    meta.write_text(json.dumps(card))
+    assert ScorerModel.load(meta).blend is None
 
 
 def test_expected_calibration_error():
