@@ -14,6 +14,7 @@ import hashlib
 import math
 import re
 import struct
+import threading
 import zlib
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -344,11 +345,16 @@ def _set_and_length_features(a: ArticleProfile, b: ArticleProfile) -> tuple[floa
 
 def _shared_counts(ids: np.ndarray, rows: Sequence[np.ndarray]) -> np.ndarray:
     """How many of each row's sorted unique values are in ``ids`` (sorted unique): one search for all rows."""
-    n = len(rows)
-    sizes = np.fromiter((len(r) for r in rows), dtype=np.intp, count=n)
-    if not len(ids) or not sizes.sum():
+    sizes = np.fromiter((len(r) for r in rows), dtype=np.intp, count=len(rows))
+    return shared_counts_flat(ids, np.concatenate(rows) if len(rows) else ids[:0], sizes)
+
+
+def shared_counts_flat(ids: np.ndarray, theirs: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """:func:`_shared_counts` of rows given laid end to end (``theirs``, row lengths ``sizes``): callers that
+    keep rows concatenated (the clusterer's per-story member blocks) skip the per-row concatenation."""
+    n = len(sizes)
+    if not len(ids) or not len(theirs):
         return np.zeros(n, dtype=np.float64)
-    theirs = np.concatenate(rows)
     pos = np.searchsorted(ids, theirs)
     pos[pos == len(ids)] = 0
     return np.bincount(np.repeat(np.arange(n), sizes), weights=(ids[pos] == theirs).astype(np.float64), minlength=n)
@@ -365,12 +371,21 @@ def _dense_dots(ids: np.ndarray, weights: np.ndarray, rows: Sequence[tuple[np.nd
     n = len(rows)
     if not len(ids) or not n:
         return np.zeros(n, dtype=np.float64)
-    dense = np.zeros(CHAR_FEATURES, dtype=np.float64)
+    dense = getattr(_scratch, "dense", None)
+    if dense is None:
+        dense = _scratch.dense = np.zeros(CHAR_FEATURES, dtype=np.float64)
     dense[ids] = weights
-    sizes = np.fromiter((len(r[0]) for r in rows), dtype=np.intp, count=n)
-    theirs = np.concatenate([r[0] for r in rows])
-    vals = dense[theirs] * np.concatenate([r[1] for r in rows]).astype(np.float64)
+    try:
+        sizes = np.fromiter((len(r[0]) for r in rows), dtype=np.intp, count=n)
+        theirs = np.concatenate([r[0] for r in rows])
+        vals = dense[theirs] * np.concatenate([r[1] for r in rows]).astype(np.float64)
+    finally:
+        dense[ids] = 0.0  # zero again for the next call (cheaper than a fresh 2 MB array each time)
     return np.bincount(np.repeat(np.arange(n), sizes), weights=vals, minlength=n)
+
+
+#: per-thread scratch space (the service scores pairs from several threads)
+_scratch = threading.local()
 
 
 def profile_features_many(a: ArticleProfile, others: Sequence[ArticleProfile]) -> np.ndarray:

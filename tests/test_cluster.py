@@ -325,3 +325,47 @@ def test_recent_stories_are_filed_by_their_latest_day():
     assert by_day.between(10) == [5, 3] and by_day.between(11) == [3]
     by_day.remove(5)
     assert by_day.between(0) == [4, 3] and by_day._days == [8, 13]
+    by_day.file(1, 8)  # a day already listed in order gets a new story
+    assert by_day.between(0) == [1, 4, 3]
+
+
+def test_the_first_cut_of_members_equals_scoring_each_member(tmp_path):
+    """Candidate members are cut from per-story arrays (kept across articles, read from the stored heads of
+    analyses not in memory); the cut must be the one computed member by member from full analyses."""
+    from samestory.features import shared_name_counts
+
+    config = ClusterConfig(compare=3)
+    path = tmp_path / "s"
+    with Store(path) as store:
+        StoryClusterer(store, config).add(_varied_stream(24), workers=0)
+    probe = Article(id="probe", title=BRIDGE_B[0], text=BRIDGE_A[1] + " " + LIBRARY[1], date="2024-03-21", lang="en")
+    with Store(path) as store:
+        c = StoryClusterer(store, config)  # a new run: nothing in memory, members come from the store
+        (art,) = c._prepare([(999, probe, article_day(probe.date), False)])
+        sids = c.candidates(art)
+        assert len(sids) > 1
+        owners, others = c.candidate_members(art, sids)
+        pairs = [(sid, c._member(key)) for sid in sids for key in c._stories[sid].latest(config.members)]
+        assert len(pairs) > config.compare
+        shared = 0.5 * shared_name_counts(art.profile, [m.profile for _, m in pairs])
+        sizes = np.array([len(m.profile.names) for _, m in pairs], dtype=np.float64)
+        cheap = np.stack([m.vectors.doc for _, m in pairs]) @ art.vectors.doc + shared / np.maximum(
+            1.0, np.minimum(float(len(art.profile.names)), sizes))
+        keep = np.sort(np.argsort(-cheap, kind="stable")[:config.compare])
+        assert owners == [pairs[i][0] for i in keep] and [o.key for o in others] == [pairs[i][1].key for i in keep]
+        assert c.candidate_members(art, sids)[0] == owners  # again, from the blocks now cached
+
+
+def test_a_stored_analysis_head_equals_the_decoded_analysis():
+    from samestory.cluster import analyse_encoded, decode_analysis, decode_head
+    from samestory.embed import get_embedder
+    from samestory.features import PairText
+
+    ((data, (profile, vectors)),) = analyse_encoded([PairText(*BRIDGE_A, "en", None)], get_embedder("static"))
+    doc, n_names, name_ids = decode_head(data)
+    assert doc.dtype == vectors.doc.dtype and np.array_equal(doc, vectors.doc)
+    assert n_names == len(profile.names) > 0 and np.array_equal(name_ids, profile.name_ids)
+    again, _ = decode_analysis(data)
+    assert again.names == profile.names
+    old = b"SSA1" + data[4:]  # the format before heads (or another scheme): analysed again, never misread
+    assert decode_head(old) is None and decode_analysis(old) is None
