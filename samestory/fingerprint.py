@@ -34,6 +34,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -331,18 +332,19 @@ def _window_hashes(word_hashes: np.ndarray, k: int) -> np.ndarray:
 class _Shingled:
     """Shingles of a batch of texts: one flat sorted-unique-per-text array and offsets."""
 
-    __slots__ = ("content_hashes", "flat", "offsets", "paragraphs", "positions")
+    __slots__ = ("content_hashes", "flat", "offsets", "paragraphs", "windows", "window_offsets")
 
     def __init__(self, content_hashes: list[str], flat: np.ndarray, offsets: np.ndarray, paragraphs: np.ndarray,
-                 positions: np.ndarray | None = None):
+                 windows: np.ndarray | None = None, window_offsets: np.ndarray | None = None):
         self.content_hashes = content_hashes
         self.flat = flat
         self.offsets = offsets
         #: (n_texts, m) uint64 paragraph MinHash (:func:`paragraph_minhash`); a row of zeros for a text without words.
         self.paragraphs = paragraphs
-        #: uint32 per entry of ``flat`` (when asked for): the index of the shingle's first window in its text's
-        #: windows, in text order (windows never cross a paragraph break, so a paragraph's follow the previous one's).
-        self.positions = positions
+        #: (when asked for) the low 32 bits of every text's window hashes in text order, repeats included, text
+        #: ``i``'s at ``windows[window_offsets[i]:window_offsets[i + 1]]`` (see :func:`shingle_positions`)
+        self.windows = windows
+        self.window_offsets = window_offsets
 
     def shingles(self, i: int) -> np.ndarray:
         return self.flat[self.offsets[i] : self.offsets[i + 1]]
@@ -425,7 +427,7 @@ def paragraph_minhash(segment_hashes: np.ndarray, text_of: np.ndarray, n_texts: 
     return out
 
 
-def _shingle_texts(texts: Sequence[str], k: int, paragraph_bands: int = 0, seed: int = 0, positions: bool = False) -> _Shingled:
+def _shingle_texts(texts: Sequence[str], k: int, paragraph_bands: int = 0, seed: int = 0, windows: bool = False) -> _Shingled:
     """Content hashes and shingles of many texts, windows hashed for all of them at once.
 
     Shingles are the ``k``-word windows that do not cross a paragraph break.
@@ -472,43 +474,38 @@ def _shingle_texts(texts: Sequence[str], k: int, paragraph_bands: int = 0, seed:
         cut = np.zeros(n_texts + 1, dtype=np.int64)
         seg_hash, seg_text = _EMPTY, np.zeros(0, dtype=np.int64)
     paragraphs = paragraph_minhash(seg_hash, seg_text, n_texts, paragraph_bands, seed)
+    win = hv.astype(np.uint32) if windows else None  # in text order: taken before the sort (one cast for the batch)
+    win_cut = cut
     bounds = cut.tolist()
-    pos = np.zeros(len(hv), dtype=np.uint32) if positions else None
     for t in range(n_texts):
         a, b = bounds[t], bounds[t + 1]
         if b - a > 1:
-            if pos is None:
-                hv[a:b].sort()  # in place, per text
-            else:  # sorted, and where each shingle stood: its window's index in the text
-                order = np.argsort(hv[a:b])
-                hv[a:b] = hv[a:b][order]
-                pos[a:b] = order
+            hv[a:b].sort()  # in place, per text
     keep = np.ones(len(hv), dtype=bool)
     if len(hv) > 1:
         np.not_equal(hv[1:], hv[:-1], out=keep[1:])
         keep[cut[:-1][cut[:-1] < len(hv)]] = True
     flat = hv[keep]
-    if pos is not None:
-        # a repeated shingle keeps its first window (argsort leaves equal values in any order)
-        pos = np.minimum.reduceat(pos, np.flatnonzero(keep)) if len(pos) else pos
     csum = np.zeros(len(hv) + 1, dtype=np.int64)
     np.cumsum(keep, out=csum[1:])
     offsets = csum[cut]
     if short:  # texts shorter than k words: one shingle of all of them, put in their (empty) slot
         parts = [flat[offsets[t] : offsets[t + 1]] for t in range(n_texts)]
-        pos_parts = [pos[offsets[t] : offsets[t + 1]] for t in range(n_texts)] if pos is not None else None
+        win_parts = [win[cut[t] : cut[t + 1]] for t in range(n_texts)] if win is not None else None
         for t in short:
             parts[t] = _window_hashes(wh[ends_a[t] : ends_a[t + 1]], k)
             paragraphs[t] = paragraph_minhash(parts[t], np.zeros(1, dtype=np.int64), 1, paragraph_bands, seed)[0]
-            if pos_parts is not None:
-                pos_parts[t] = np.zeros(1, dtype=np.uint32)
+            if win_parts is not None:
+                win_parts[t] = parts[t].astype(np.uint32)
         lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=n_texts)
         offsets = np.zeros(n_texts + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         flat = np.concatenate(parts) if parts else _EMPTY
-        if pos_parts is not None:
-            pos = np.concatenate(pos_parts) if pos_parts else np.zeros(0, dtype=np.uint32)
-    return _Shingled(content, flat, offsets, paragraphs, pos)
+        if win_parts is not None:
+            win_cut = np.zeros(n_texts + 1, dtype=np.int64)
+            np.cumsum([len(w) for w in win_parts], out=win_cut[1:])
+            win = np.concatenate(win_parts) if win_parts else np.zeros(0, dtype=np.uint32)
+    return _Shingled(content, flat, offsets, paragraphs, win, win_cut if win is not None else None)
 
 
 def shingle_hashes(text: str, k: int = 5) -> np.ndarray:
@@ -573,6 +570,18 @@ def overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 #: An edit-tolerant overlap bridges a run of at most this many missing shingles between two shared ones, per
 #: shingle word: one changed, inserted or deleted word breaks ``k`` consecutive windows (``k - 1`` for a deletion).
 EDIT_GAP_PER_WORD = 1
+
+
+def shingle_positions(shingles: np.ndarray, windows: np.ndarray | None) -> np.ndarray | None:
+    """Each shingle's first window in text order, found from the text's windows (low 32 bits of their hashes;
+    two shingles of one text agreeing in those bits, about 1 text in 50,000, share a position)."""
+    if windows is None:
+        return None
+    if not len(shingles):
+        return np.zeros(0, dtype=np.uint32)
+    values, first = np.unique(windows, return_index=True)
+    at = np.minimum(np.searchsorted(values, shingles.astype(np.uint32)), len(values) - 1)
+    return first[at].astype(np.uint32)
 
 
 def _bridged(positions: np.ndarray, shared: np.ndarray, gap: int) -> int:
@@ -690,9 +699,16 @@ class Fingerprint:
     signature: np.ndarray
     #: uint64 MinHash of the paragraphs, ``paragraph_bands`` slots (:func:`paragraph_minhash`; zeros for an empty text).
     paragraphs: np.ndarray
-    #: uint32 per shingle: the index of its first window in the text's windows, in text order (None: not known;
-    #: :func:`edit_tolerant_overlap` then counts shared shingles only). Not part of a store's fingerprints.
-    positions: np.ndarray | None = None
+    #: The low 32 bits of the text's window hashes in text order, repeats included (None: not known); what
+    #: :attr:`positions` are found from. Not part of a store's fingerprints (made again from the text).
+    windows: np.ndarray | None = None
+
+    @cached_property
+    def positions(self) -> np.ndarray | None:
+        """uint32 per shingle: the index of its first window in the text's windows, in text order (None
+        without :attr:`windows`: :func:`edit_tolerant_overlap` then counts shared shingles only). Made on
+        first use: only pairs near the thresholds need it."""
+        return shingle_positions(self.shingles, self.windows)
 
     @property
     def empty(self) -> bool:
@@ -781,25 +797,27 @@ def fingerprint_many(texts: Sequence[str], config: FingerprintConfig = DEFAULT_C
     return _unpack(_fingerprint_packed(texts, config))
 
 
-_Packed = tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_Packed = tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _fingerprint_packed(texts: Sequence[str], config: FingerprintConfig) -> _Packed:
-    """Fingerprints of many texts as (content hashes, flat shingles, offsets, signature matrix, paragraph matrix): cheap to pickle."""
+    """Fingerprints of many texts as (content hashes, flat shingles, offsets, signature matrix, paragraph matrix,
+    flat windows, their offsets): cheap to pickle."""
     n = len(texts)
     if n == 0:
         return ([], _EMPTY, np.zeros(1, dtype=np.int64), np.empty((0, config.num_perm), dtype=np.uint32),
-                np.empty((0, config.paragraph_bands), dtype=np.uint64), np.zeros(0, dtype=np.uint32))
-    sh = _shingle_texts(texts, config.shingle_words, config.paragraph_bands, config.seed, positions=True)
+                np.empty((0, config.paragraph_bands), dtype=np.uint64), np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64))
+    sh = _shingle_texts(texts, config.shingle_words, config.paragraph_bands, config.seed, windows=True)
     matrix = RMinHash.digest_matrix_from_flat_token_hashes(sh.flat, sh.offsets.astype(np.uint64), config.num_perm, config.seed)
     sigs = np.array(matrix.to_rows(), dtype=np.uint32).reshape(n, config.num_perm)
-    return sh.content_hashes, sh.flat, sh.offsets, sigs, sh.paragraphs, sh.positions
+    return sh.content_hashes, sh.flat, sh.offsets, sigs, sh.paragraphs, sh.windows, sh.window_offsets
 
 
 def _unpack(packed: _Packed) -> list[Fingerprint]:
-    hashes, flat, offsets, sigs, paras, pos = packed
-    bounds = offsets.tolist()
-    return [Fingerprint(h, flat[bounds[i] : bounds[i + 1]], sigs[i], paras[i], pos[bounds[i] : bounds[i + 1]]) for i, h in enumerate(hashes)]
+    hashes, flat, offsets, sigs, paras, win, win_offsets = packed
+    bounds, win_bounds = offsets.tolist(), win_offsets.tolist()
+    return [Fingerprint(h, flat[bounds[i] : bounds[i + 1]], sigs[i], paras[i], win[win_bounds[i] : win_bounds[i + 1]])
+            for i, h in enumerate(hashes)]
 
 
 def band_keys_many(fingerprints: Sequence[Fingerprint], config: FingerprintConfig = DEFAULT_CONFIG) -> np.ndarray:
