@@ -351,9 +351,13 @@ def cleaned_first(arts, gold, idx, cfg, say) -> dict:
     say(f"  precision {sc['precision']:.4f}, recall {sc['recall']:.4f}, F1 {sc['f1']:.4f}, ARI {sc['ari']:.4f}; planted copies with their base {np.mean(hit):.2%}")
     say(f"  ({len(emptied)} real articles clean to nothing: pages that are not articles (alert sign-ups, paywalls, video playlists); the gold still joins"
         f" such near-identical pages, and their {len(hit) - len(hit_kept)} planted copies cannot match them; planted copies of the other bases: {np.mean(hit_kept):.2%})")
+    kept = [i for i, c in enumerate(cleaned) if c.text.strip()]
+    sc_kept = pair_scores([pred[i] for i in kept], [gold[i] for i in kept])
+    say(f"  over the {len(kept):,} articles that do not clean to nothing (one with no text left is never grouped):"
+        f" precision {sc_kept['precision']:.4f}, recall {sc_kept['recall']:.4f}, F1 {sc_kept['f1']:.4f}, ARI {sc_kept['ari']:.4f}")
     c_arts = [replace(a, text=c.text) for a, c in zip(arts, cleaned)]
     fg = false_groups(c_arts, fingerprint_many([c.text for c in cleaned], cfg.fingerprint), pred, gold, cfg, say, detail=False)
-    return {"scores": sc, "recall_all_copies": float(np.mean(hit)), "recall_copies_of_bases_not_emptied": float(np.mean(hit_kept)),
+    return {"scores": sc, "scores_not_emptied": sc_kept, "recall_all_copies": float(np.mean(hit)), "recall_copies_of_bases_not_emptied": float(np.mean(hit_kept)),
             "bases_emptied_by_cleaning": len(emptied), "clean_articles_per_s": len(arts) / t_clean, "false_groups": fg}
 
 
