@@ -11,7 +11,8 @@
    reordered, so stories repeat the way wire copy does, spread over two years
    in date order) goes into one store in runs of 10,000. Printed per run:
    articles/s, CPU time per article of the main process (the linking loop)
-   and of the analysis worker, the stories and the active ones (an article in the last
+   and of the analysis worker, the time to open the clusterer (it reads every
+   stored story and membership), the stories and the active ones (an article in the last
    ``search_days``: what each article is compared with), the store's size,
    bytes per article and peak RSS, so the growth of time per article with
    store size shows.
@@ -125,7 +126,7 @@ def scale(n: int, run: int = 10_000) -> None:
     t_make = time.perf_counter()
     arts = synthetic_stream(n)
     print(f"  made {n:,} articles in {time.perf_counter() - t_make:.0f} s; {len(news_texts()):,} distinct real texts underneath")
-    print(f"  {'stored before':>13} {'run':>6} {'articles/s':>10} {'ms/article':>10} {'main cpu ms':>11} {'worker cpu ms':>13} "
+    print(f"  {'stored before':>13} {'run':>6} {'articles/s':>10} {'ms/article':>10} {'main cpu ms':>11} {'worker cpu ms':>13} {'open s':>6} "
           f"{'stories':>8} {'active':>7} {'store MiB':>9} {'B/article':>9} {'peak RSS MiB':>12}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "store"
@@ -135,13 +136,14 @@ def scale(n: int, run: int = 10_000) -> None:
             with Store(path) as store:
                 t0, cpu0, kids0 = time.perf_counter(), time.process_time(), _children_cpu()
                 c = StoryClusterer(store)
+                opened = time.perf_counter() - t0  # reading the stored stories: grows with the store
                 c.add(part)
                 secs = time.perf_counter() - t0
                 main_ms = 1000 * (time.process_time() - cpu0) / len(part)  # the linking loop (and opening the store)
                 worker_ms = 1000 * (_children_cpu() - kids0) / len(part)  # the analysis worker, counted once it has exited
                 total_secs += secs
                 size = store.size_bytes()
-                print(f"  {start:>13,} {len(part):>6,} {len(part) / secs:>10.0f} {1000 * secs / len(part):>10.2f} {main_ms:>11.2f} {worker_ms:>13.2f} "
+                print(f"  {start:>13,} {len(part):>6,} {len(part) / secs:>10.0f} {1000 * secs / len(part):>10.2f} {main_ms:>11.2f} {worker_ms:>13.2f} {opened:>6.2f} "
                       f"{c.story_count():>8,} {c.active_story_count():>7,} {size / 2**20:>9.1f} {size / (start + len(part)):>9,.0f} {rss_mib():>12,.0f}", flush=True)
         print(f"  overall: {n / total_secs:.0f} articles/s (opening the store and loading its stories included)")
 
