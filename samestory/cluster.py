@@ -653,8 +653,11 @@ class StoryClusterer:
         from .parallel import map_batches
 
         texts = ([_pair_text(a) for a in b] for b in batches)
+        # the first batch is analysed here while the worker starts (importing and loading models takes longer
+        # than analysing a batch; linking would otherwise wait for both)
         work = map_batches(partial(_analyse_in_worker, embedder=self.config.embedder), texts, workers,
-                           local=lambda t: analyse_encoded(t, self.embedder, self.embeddings), what="article analysis worker")
+                           local=lambda t: analyse_encoded(t, self.embedder, self.embeddings), what="article analysis worker",
+                           local_first=1)
         for b, (_, analysed) in zip(batches, work):
             yield [(a.id, *done) for a, done in zip(b, analysed)]
 

@@ -22,6 +22,7 @@ import warnings
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 B = TypeVar("B")
@@ -54,33 +55,47 @@ def _exit_with_parent(every: float = 1.0) -> None:
 
 
 def map_batches(fn: Callable[[B], Any], batches: Iterable[B], workers: int,
-                local: Callable[[B], Any] | None = None, what: str = "worker") -> Iterator[tuple[B, Any]]:
+                local: Callable[[B], Any] | None = None, what: str = "worker",
+                local_first: int = 0) -> Iterator[tuple[B, Any]]:
     """``(batch, fn(batch))`` for each batch, in order, computed in ``workers`` processes.
 
     ``fn`` must be a picklable module-level function. ``local`` (default
     ``fn``) is what runs in this process when the workers fail; ``what``
-    names the work in that warning.
+    names the work in that warning. ``local_first``: that many first batches
+    are done in this process (by ``local``) while the workers start and take
+    on the next ones, for a caller that would otherwise sit idle through the
+    workers' start-up (a second or two of imports and model loading).
     """
     local = local or fn
     batches = iter(batches)
+    head = list(islice(batches, local_first))
     pending: deque = deque()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_worker_init) as pool:
-            for batch in batches:
-                pending.append((batch, pool.submit(fn, batch)))
-                if len(pending) >= 2 * workers:
-                    batch, fut = pending[0]
-                    result = fut.result()
-                    pending.popleft()
-                    yield batch, result
+
+            def fill() -> None:  # at most 2 * workers batches in flight
+                while len(pending) < 2 * workers:
+                    batch = next(batches, _END)
+                    if batch is _END:
+                        return
+                    pending.append((batch, pool.submit(fn, batch)))
+
+            fill()
+            while head:
+                batch = head.pop(0)
+                yield batch, local(batch)
             while pending:
                 batch, fut = pending[0]
                 result = fut.result()
                 pending.popleft()
                 yield batch, result
+                fill()
     except BrokenProcessPool as exc:
         # e.g. a calling script that is not import-safe: finish here
         warnings.warn(f"{what} processes failed ({exc}); continuing in this process", RuntimeWarning, stacklevel=2)
-        for batch in [b for b, _ in pending] + list(batches):
+        for batch in head + [b for b, _ in pending] + list(batches):
             yield batch, local(batch)
+
+
+_END = object()

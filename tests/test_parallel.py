@@ -23,6 +23,19 @@ def test_batches_come_back_in_order_with_their_results():
     assert [r for _, r in got] == [_square_all(b) for b in batches]
 
 
+def _pid_of(xs: list[int]) -> int:
+    return os.getpid()
+
+
+def test_the_first_batches_can_be_done_here_while_the_workers_start():
+    batches = [[i] for i in range(8)]
+    got = list(map_batches(_pid_of, batches, workers=1, local_first=2))
+    assert [b for b, _ in got] == batches  # still in order
+    pids = [pid for _, pid in got]
+    assert pids[:2] == [os.getpid()] * 2 and os.getpid() not in pids[2:]
+    assert list(map_batches(_pid_of, batches[:1], workers=1, local_first=3)) == [([0], os.getpid())]  # fewer batches than that
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
