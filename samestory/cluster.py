@@ -15,8 +15,9 @@ own 1-4 estimate; the shipped one does not). The linker is trained on the labell
 ``../shared/data/stories`` (``bench/train_linker.py``), so "same story" means
 what editors grouping a news stream mean: the same incident, not the same
 topic. Its probability falls with the date gap the way those streams do;
-this learned time profile replaces a hand-set Gaussian over days (see the
-bench for the comparison).
+this learned time profile replaces a hand-set Gaussian over days, which it
+beats on both labelled streams (``bench/train_linker.py --gaussian``;
+:attr:`ClusterConfig.recency_sigma_days` keeps the Gaussian as an option).
 
 The article joins the story with the best link probability at or above
 :attr:`ClusterConfig.threshold`, or starts a new story. When it also links
@@ -93,6 +94,11 @@ class ClusterConfig:
     compare: int = 8
     #: Article embedder (the linker model is trained for one).
     embedder: str = "static"
+    #: A hand-set time profile instead of the learned one (Miranda et al. 2018): each member's link
+    #: probability times a Gaussian of the days between it and the article, this many days wide. None: the
+    #: linker's own day-gap feature is the time profile (the default; ``bench/train_linker.py --gaussian``
+    #: compares the two).
+    recency_sigma_days: float | None = None
 
     @classmethod
     def for_threshold(cls, threshold: float) -> "ClusterConfig":
@@ -855,6 +861,10 @@ class StoryClusterer:
         if not others:
             return {}
         prob = self.linker.probability(self.link_features(art, others)[:, self._linker_cols])
+        sigma = self.config.recency_sigma_days
+        if sigma:
+            gaps = np.array([art.day - o.day for o in others], dtype=np.float64)
+            prob = prob * np.exp(-0.5 * (gaps / sigma) ** 2)
         best: dict[int, float] = {}
         for sid, p in zip(owners, prob):
             best[sid] = max(best.get(sid, 0.0), float(p))

@@ -81,6 +81,20 @@ def test_time_lowers_the_link_probability(tmp_path):
         assert c.link_probabilities(near, [sid])[sid] > c.link_probabilities(far, [sid])[sid]
 
 
+def test_a_hand_set_gaussian_time_profile_scales_the_link_probability(tmp_path):
+    """``recency_sigma_days``: the learned probability times exp(-gap^2 / 2 sigma^2) (the studied alternative)."""
+    with Store(tmp_path / "s") as store:
+        learned = StoryClusterer(store)
+        learned.add([art("a", BRIDGE_A, "2024-03-14")])
+        gaussian = StoryClusterer(store, ClusterConfig(recency_sigma_days=7))
+        for days, key in ((0, 997), (7, 998), (30, 999)):
+            day = article_day("2024-03-14") + days
+            (mine,) = learned._prepare([(key, art(f"b{days}", BRIDGE_B, None), day, False)])
+            (sid,) = learned._stories
+            p = learned.link_probabilities(mine, [sid])[sid]
+            assert gaussian.link_probabilities(mine, [sid])[sid] == pytest.approx(p * np.exp(-0.5 * (days / 7) ** 2))
+
+
 def test_articles_without_dates_are_placed_by_arrival_and_future_dates_are_distrusted(tmp_path):
     today = dt.date(2024, 3, 20)
     assert article_day("2024-03-21", today) is not None
