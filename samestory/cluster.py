@@ -483,24 +483,30 @@ def encode_analysis(profile: ArticleProfile, vectors) -> bytes:
     decoded document vector, the name count and name hashes), so that
     :func:`decode_head` gets it without decompressing the profile.
     """
+    return _encode(profile, vectors)[0]
+
+
+def _encode(profile: ArticleProfile, vectors) -> tuple[bytes, tuple[ArticleProfile, object]]:
+    """:func:`encode_analysis` and, decoded once on the way, what :func:`decode_analysis` gives of it."""
     from .embed import ArticleVectors
 
     p, v = profile.to_bytes(), vectors.to_bytes()
-    doc = ArticleVectors.from_bytes(v).doc.astype("<f4")
+    decoded = (ArticleProfile.from_bytes(p), ArticleVectors.from_bytes(v))
+    doc = decoded[1].doc.astype("<f4")
     ids = profile.name_ids.astype("<u8")
     head = _ANALYSIS_HEADER.pack(b"SSA2", _analysis_scheme(), len(p), len(profile.names), len(ids), len(doc))
-    return b"".join((head, doc.tobytes(), ids.tobytes(), p, v))
+    return b"".join((head, doc.tobytes(), ids.tobytes(), p, v)), decoded
 
 
-def _analysis_parts(data: bytes) -> tuple[int, int, int, int, int] | None:
-    """(profile bytes, names, name hashes, dimension, where the head's arrays start); None when the bytes were
-    made under another scheme or format (then the text is analysed again)."""
+def _analysis_parts(data: bytes) -> tuple[int, int, int, int] | None:
+    """(profile bytes, names, name hashes, dimension) of the head, whose arrays follow the header; None when the
+    bytes were made under another scheme or format (then the text is analysed again)."""
     if len(data) < _ANALYSIS_HEADER.size:
         return None
     magic, scheme, n_profile, n_names, n_ids, dim = _ANALYSIS_HEADER.unpack_from(data)
     if magic != b"SSA2" or scheme != _analysis_scheme():
         return None
-    return n_profile, n_names, n_ids, dim, _ANALYSIS_HEADER.size
+    return n_profile, n_names, n_ids, dim
 
 
 def decode_analysis(data: bytes) -> tuple[ArticleProfile, object] | None:
@@ -510,8 +516,8 @@ def decode_analysis(data: bytes) -> tuple[ArticleProfile, object] | None:
     parts = _analysis_parts(data)
     if parts is None:
         return None
-    n_profile, _, n_ids, dim, start = parts
-    start += 4 * dim + 8 * n_ids
+    n_profile, _, n_ids, dim = parts
+    start = _ANALYSIS_HEADER.size + 4 * dim + 8 * n_ids
     return ArticleProfile.from_bytes(data[start:start + n_profile]), ArticleVectors.from_bytes(data[start + n_profile:])
 
 
@@ -522,7 +528,8 @@ def decode_head(data: bytes) -> tuple[np.ndarray, int, np.ndarray] | None:
     parts = _analysis_parts(data)
     if parts is None:
         return None
-    _, n_names, n_ids, dim, start = parts
+    _, n_names, n_ids, dim = parts
+    start = _ANALYSIS_HEADER.size
     doc = np.frombuffer(data, dtype="<f4", count=dim, offset=start).astype(np.float32)
     ids = np.frombuffer(data, dtype="<u8", count=n_ids, offset=start + 4 * dim).astype(np.uint64)
     return doc, n_names, ids
@@ -534,11 +541,15 @@ def analyse_encoded(texts: Sequence[PairText], embedder, cache=None) -> list[tup
     Decoding is done here, in the analysis worker when there is one, not in the linking loop."""
     out = []
     for profile, vectors in analyse_texts(texts, embedder, cache):
-        data = encode_analysis(profile, vectors)
-        decoded = decode_analysis(data)
+        data, decoded = _encode(profile, vectors)
         _ = (decoded[0].name_ids, decoded[1].body)  # cached on the objects: computed here, not in the linking loop
         out.append((data, decoded))
     return out
+
+
+def _head(art: "StreamArticle") -> tuple[np.ndarray, int, np.ndarray]:
+    """What :func:`decode_head` reads from a stored analysis, of an article in memory."""
+    return art.vectors.doc, len(art.profile.names), art.profile.name_ids
 
 
 def _analyse_in_worker(texts: list[PairText], embedder: str) -> list[tuple[bytes, tuple[ArticleProfile, object]]]:
@@ -828,11 +839,7 @@ class StoryClusterer:
             self._blocks.move_to_end(sid)
             return block
         keys = self._stories[sid].latest(self.config.members)
-        heads = {}
-        for key in keys:
-            art = self._articles.get(key)
-            if art is not None:
-                heads[key] = (art.vectors.doc, len(art.profile.names), art.profile.name_ids)
+        heads = {key: _head(self._articles[key]) for key in keys if key in self._articles}
         missing = [key for key in keys if key not in heads]
         if missing:  # members not in memory: the head of their stored analysis, without decoding the rest
             for key, data in self.store.rows_in("SELECT seq, data FROM link_profiles WHERE seq IN ({})", missing):
@@ -841,8 +848,7 @@ class StoryClusterer:
                     heads[key] = head
             for key in missing:
                 if key not in heads:  # not stored, or under another scheme: analysed again
-                    art = self._member(key)
-                    heads[key] = (art.vectors.doc, len(art.profile.names), art.profile.name_ids)
+                    heads[key] = _head(self._member(key))
         rows = [heads[key] for key in keys]
         block = _MemberBlock(
             np.array(keys, dtype=np.int64),
@@ -1057,8 +1063,7 @@ class StoryClusterer:
         old = -math.inf if previous_last_day is None else previous_last_day - self.config.search_days
         for sid in self._by_last_day.between(old, self._last_day - self.config.search_days):
             if sid in self._index:
-                self._index.remove(sid)
-                self._archive.add(sid, self._stories[sid].centroid)
+                self._index_story(self._stories[sid])
 
     # --- reading ----------------------------------------------------------------
 

@@ -230,7 +230,6 @@ class ArticleProfile:
         return np.unique(np.array([int.from_bytes(hashlib.blake2b(n.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
                                    for n in self.names], dtype=np.uint64))
 
-
     # Bytes (see :meth:`to_bytes`): b"SSP1", a header of counts, the n-gram weights as float16 and the
     # shingles, then zlib of the sorted n-gram ids as deltas and of the names, numbers, title names,
     # language and date as text (the part that compresses). About 8 KB for a 450-word article (~20 KB
