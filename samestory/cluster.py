@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -59,6 +60,10 @@ LINKER_DIR = Path(__file__).resolve().parent / "models" / "linker"
 INDEX_FILE = "stories.usearch"
 #: How far in the future (days after today) a date may be before it is distrusted.
 FUTURE_SLACK_DAYS = 2
+#: ``article_names`` keeps a name's articles only up to this many (the rare-name candidate search reads only
+#: names at most :attr:`ClusterConfig.rare_name_df` articles carry; rows of a common name would never be read,
+#: and writing them was half the cost of committing a batch at 100,000 articles).
+NAME_POSTINGS_MAX = 50
 #: Stories whose member blocks (the first cut's arrays of their latest members, ~5 KB each) stay in memory.
 BLOCK_CACHE_STORIES = 20_000
 
@@ -99,6 +104,11 @@ class ClusterConfig:
     #: linker's own day-gap feature is the time profile (the default; ``bench/train_linker.py --gaussian``
     #: compares the two).
     recency_sigma_days: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rare_name_df <= NAME_POSTINGS_MAX:
+            raise ValueError(f"rare_name_df must be between 0 and {NAME_POSTINGS_MAX} (the articles a store keeps "
+                             f"per name), not {self.rare_name_df}")
 
     @classmethod
     def for_threshold(cls, threshold: float) -> "ClusterConfig":
@@ -253,6 +263,11 @@ class _CentroidIndex:
         self._keys = np.full(256, -1, dtype=np.int64)
         self._row: dict[int, int] = {}
         self._used = 0
+        # products prepared for a run of upcoming articles (:meth:`prepare`)
+        self._slot: dict[bytes, int] = {}  # a prepared vector's bytes -> its row of _pre
+        self._pre = np.zeros((0, 0), dtype=np.float32)  # (prepared vectors, _pre_used) cosines
+        self._pre_used = 0  # rows that existed when prepared (later rows are computed when searched)
+        self._changed: set[int] = set()  # rows written since
 
     def __len__(self) -> int:
         return len(self._row)
@@ -268,6 +283,8 @@ class _CentroidIndex:
             row = self._row[sid] = self._used
             self._keys[row] = sid
             self._used += 1
+        elif row < self._pre_used:
+            self._changed.add(row)
         self._vecs[row] = vec
 
     def remove(self, sid: int) -> None:
@@ -284,17 +301,44 @@ class _CentroidIndex:
         vecs[:len(keep)], keys[:len(keep)] = self._vecs[keep], self._keys[keep]
         self._vecs, self._keys, self._used = vecs, keys, len(keep)
         self._row = {int(sid): row for row, sid in enumerate(keys[:len(keep)])}
+        self._slot = {}  # rows moved: the prepared products no longer line up
+
+    def prepare(self, vecs: np.ndarray) -> None:
+        """Compute the cosines of the next articles' vectors with every row now, in one matrix product.
+
+        A search for one of them then reads its row of products and computes
+        only the rows written or added since. Per article, a matrix-vector
+        product reads the whole matrix from memory (a few MB once the loop's
+        other work has pushed it out of cache); a matrix product reads it once
+        for the lot. The values are the same up to float rounding.
+        """
+        vecs = np.ascontiguousarray(vecs, dtype=np.float32)
+        self._pre = vecs @ self._vecs[:self._used].T
+        self._pre_used = self._used
+        self._slot = {v.tobytes(): i for i, v in enumerate(vecs)}
+        self._changed = set()
 
     def search(self, vec: np.ndarray) -> np.ndarray:
-        """Cosines of ``vec`` with every row (one matrix-vector product), for :meth:`nearest` and
-        :meth:`similarities` to share."""
-        return self._vecs[:self._used] @ vec.astype(np.float32)
+        """Cosines of ``vec`` with every row, for :meth:`nearest` and :meth:`similarities` to share: from
+        :meth:`prepare` when it was prepared, else one matrix-vector product."""
+        vec = vec.astype(np.float32)
+        slot = self._slot.get(vec.tobytes()) if self._slot else None
+        if slot is None:
+            return self._vecs[:self._used] @ vec
+        sims = np.empty(self._used, dtype=np.float32)
+        sims[:self._pre_used] = self._pre[slot]
+        if self._used > self._pre_used:
+            sims[self._pre_used:] = self._vecs[self._pre_used:self._used] @ vec
+        if self._changed:
+            rows = np.fromiter(self._changed, dtype=np.intp, count=len(self._changed))
+            sims[rows] = self._vecs[rows] @ vec
+        return sims
 
     def similarities(self, sids: Sequence[int], vec: np.ndarray, sims: np.ndarray | None = None) -> np.ndarray | None:
         """Cosines of the given stories' centroids with ``vec`` (``sims``: its :meth:`search`, if made);
         None unless all are held."""
-        rows = [self._row.get(sid) for sid in sids]
-        if None in rows:
+        rows = np.fromiter(map(self._row.get, sids, itertools.repeat(-1)), dtype=np.intp, count=len(sids))
+        if len(rows) and rows.min() < 0:
             return None
         return (self.search(vec) if sims is None else sims)[rows]
 
@@ -382,6 +426,7 @@ class _StoryArchive:
         self.index = Index(ndim=dim, metric="cos", dtype="f32")
         self._dim = dim
         self._exact: _CentroidIndex | None = _CentroidIndex(dim)  # the same vectors, while few
+        self._prepared = np.zeros((0, dim), dtype=np.float32)  # the vectors of the last :meth:`prepare`
 
     def __len__(self) -> int:
         return len(self.index)
@@ -401,6 +446,12 @@ class _StoryArchive:
             if self._exact is not None:
                 self._exact.remove(sid)
 
+    def prepare(self, vecs: np.ndarray) -> None:
+        """:meth:`_CentroidIndex.prepare` of the exact search, for the next articles."""
+        self._prepared = vecs
+        if self._exact is not None:
+            self._exact.prepare(vecs)
+
     def nearest(self, vec: np.ndarray, k: int) -> list[int]:
         """Exact while small, so the answer depends only on which stories are archived (a rebuilt archive
         answers as the saved one did); HNSW past :data:`EXACT_ARCHIVE_STORIES`."""
@@ -412,6 +463,7 @@ class _StoryArchive:
                 keys = np.asarray(self.index.keys, dtype=np.int64)
                 for sid, v in zip(keys.tolist(), self.index.get(keys)):
                     self._exact.upsert(sid, v)
+                self._exact.prepare(self._prepared)
             return self._exact.nearest(vec, k)
         self._exact = None
         matches = self.index.search(vec.astype(np.float32), min(k, len(self.index)), threads=1)
@@ -443,6 +495,10 @@ class _StoryArchive:
         self._exact = None  # made again from the loaded vectors on the first search
         return True
 
+
+#: Articles whose centroid cosines are computed in one matrix product (the rows written since are computed
+#: per article, so a longer run of articles computes more of those again).
+PREPARE_ARTICLES = 100
 
 #: From this many articles on, :meth:`StoryClusterer.add` analyses them in a worker process (starting one costs ~2 s).
 PARALLEL_MIN_ARTICLES = 2000
@@ -918,7 +974,9 @@ class StoryClusterer:
         for chunk, analysed in zip(chunks, self._analysed_batches([[a for _, a, _ in c] for c in chunks], workers)):
             try:
                 with self.store.transaction():
-                    for (_, article, day), done in zip(chunk, analysed):
+                    for i, ((_, article, day), done) in enumerate(zip(chunk, analysed)):
+                        if i % PREPARE_ARTICLES == 0:
+                            self._prepare_search([d[2][1].doc for d in analysed[i:i + PREPARE_ARTICLES]])
                         results[article.id] = self._add_one(article, day, done)
                     self._write_name_counts()
             except BaseException:
@@ -926,6 +984,12 @@ class StoryClusterer:
                 raise
             if progress is not None:
                 progress(len(chunk))
+
+    def _prepare_search(self, docs: list[np.ndarray]) -> None:
+        """Centroid cosines of the next articles, in one matrix product per index (see :meth:`_CentroidIndex.prepare`)."""
+        vecs = np.stack(docs).astype(np.float32) if docs else np.zeros((0, self.embedder.dim), np.float32)
+        self._index.prepare(vecs)
+        self._archive.prepare(vecs)
 
     def _stored_stories(self, ids: Sequence[str]) -> dict[str, str]:
         """Story ids of those of ``ids`` already clustered in the store."""
@@ -969,7 +1033,7 @@ class StoryClusterer:
             self.store.db.execute("INSERT OR REPLACE INTO link_profiles(seq, data) VALUES (?, ?)", (art.key, done[1]))
         self._count_names(art.profile.names)
         self.store.db.executemany("INSERT OR IGNORE INTO article_names(name, seq) VALUES (?, ?)",
-                                  [(name, art.key) for name in art.profile.names])
+                                  [(name, art.key) for name in art.profile.names if self._name_df[name] <= NAME_POSTINGS_MAX])
         self._remember(art)
         return self._stories[sid].id
 

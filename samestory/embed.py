@@ -733,16 +733,17 @@ def pair_similarities_many(a: ArticleVectors, others: Sequence[ArticleVectors]) 
         dots = theirs @ mine
         out[:, col] = np.divide(dots, norms, out=np.zeros(n), where=norms > 0)
     if len(a.chunks):
-        sizes = [len(o.chunks) for o in others]
-        if sum(sizes):
+        sizes = np.fromiter((len(o.chunks) for o in others), dtype=np.intp, count=n)
+        have = np.flatnonzero(sizes)
+        if len(have):
             sims = np.vstack([o.chunks for o in others if len(o.chunks)]) @ a.chunks.T  # (their chunks, my chunks)
-            at = 0
-            for i, k in enumerate(sizes):
-                if k:
-                    block = sims[at:at + k]
-                    at += k
-                    out[i, 4] = float(block.max())
-                    out[i, 5] = float((block.max(axis=0).sum() + block.max(axis=1).sum()) / (block.shape[0] + block.shape[1]))
+            starts = np.concatenate(([0], np.cumsum(sizes[have])[:-1]))
+            col_max = np.maximum.reduceat(sims, starts, axis=0)  # per other: the best of its chunks for each of mine
+            row_max = sims.max(axis=1)  # per chunk of theirs: the best of mine
+            out[have, 4] = col_max.max(axis=1)
+            row_sums = [row_max[s:s + k].sum() for s, k in zip(starts.tolist(), sizes[have].tolist())]
+            counts = (sizes[have] + len(a.chunks)).astype(sims.dtype)
+            out[have, 5] = (col_max.sum(axis=1) + np.asarray(row_sums, dtype=sims.dtype)) / counts
     return out
 
 

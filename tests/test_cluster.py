@@ -383,3 +383,64 @@ def test_a_stored_analysis_head_equals_the_decoded_analysis():
     assert again.names == profile.names
     old = b"SSA1" + data[4:]  # the format before heads (or another scheme): analysed again, never misread
     assert decode_head(old) is None and decode_analysis(old) is None
+
+
+def test_prepared_centroid_products_equal_searching_each_article():
+    """The cosines of a run of articles are computed in one matrix product when the run starts; a search
+    must still see every story written, added, removed or moved since (checked against a plain product)."""
+    from samestory.cluster import _CentroidIndex
+
+    rng = np.random.default_rng(3)
+    unit = lambda v: (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)  # noqa: E731
+    index = _CentroidIndex(8)
+    for sid in range(200):
+        index.upsert(sid, unit(rng.standard_normal(8)))
+    queries = unit(rng.standard_normal((6, 8)))
+    index.prepare(queries)
+
+    def same(vec) -> bool:  # the search equals a plain product on every live row (removed rows are never read)
+        live = index._keys[:index._used] >= 0
+        return np.allclose(index.search(vec)[live], (index._vecs[:index._used] @ vec)[live], atol=1e-6)
+
+    assert same(queries[0])
+    index.upsert(7, queries[1])        # a story moves onto the next query: its cosine becomes 1
+    index.upsert(500, -queries[1])     # a new story after the products were made
+    index.remove(9)
+    assert same(queries[1]) and index.nearest(queries[1], 1, index.search(queries[1])) == [7]
+    assert index.nearest(queries[1], 300)[-1] == 500 and 9 not in index.nearest(queries[1], 300)
+    other = unit(rng.standard_normal(8))  # not prepared: a plain product
+    assert same(other)
+    for sid in range(10, 200):  # enough removals and additions to compact the rows
+        index.remove(sid)
+    for sid in range(1000, 1400):
+        index.upsert(sid, unit(rng.standard_normal(8)))
+    assert same(queries[2]) and not index._slot  # compacted: the prepared products no longer apply
+    assert index.nearest(queries[2], 3) == sorted(
+        index._row, key=lambda s: (-float(index._vecs[index._row[s]] @ queries[2]), s))[:3]
+
+
+def test_a_name_keeps_at_most_its_postings_cap_of_articles(tmp_path):
+    """Only names rare enough to be searched keep their articles: a name on more articles than the cap
+    stops gaining rows, and a config that would search names past the cap is refused."""
+    from samestory import cluster as cluster_module
+
+    with pytest.raises(ValueError, match="rare_name_df"):
+        ClusterConfig(rare_name_df=cluster_module.NAME_POSTINGS_MAX + 1)
+    cap = 3
+    cluster_module_cap = cluster_module.NAME_POSTINGS_MAX
+    try:
+        cluster_module.NAME_POSTINGS_MAX = cap
+        path = tmp_path / "s"
+        stream = [Article(id=f"a{i}", title=f"Ostvik council meeting number {i}",
+                          text=f"The Ostvik council met for the {i}th time and Tomas Reyes spoke about budget line {i}.",
+                          date="2024-03-01", lang="en") for i in range(6)]
+        with Store(path) as store:
+            c = StoryClusterer(store, ClusterConfig(rare_name_df=2))
+            c.add(stream, workers=0)
+            per_name = dict(store.db.execute("SELECT name, COUNT(*) FROM article_names GROUP BY name"))
+            df = dict(store.db.execute("SELECT name, df FROM name_df"))
+    finally:
+        cluster_module.NAME_POSTINGS_MAX = cluster_module_cap
+    common = [name for name, n in df.items() if n > cap]
+    assert common and all(per_name[name] == cap for name in common)
+    assert all(per_name[name] == n for name, n in df.items() if n <= cap)
