@@ -64,6 +64,9 @@ FUTURE_SLACK_DAYS = 2
 #: names at most :attr:`ClusterConfig.rare_name_df` articles carry; rows of a common name would never be read,
 #: and writing them was half the cost of committing a batch at 100,000 articles).
 NAME_POSTINGS_MAX = 50
+#: Names whose ``article_names`` rows stay in memory once read (a run's articles share names; past this
+#: many, the memory is cleared).
+NAMES_READ_KEPT = 200_000
 #: Stories whose member blocks (the first cut's arrays of their latest members, ~5 KB each) stay in memory.
 BLOCK_CACHE_STORIES = 20_000
 
@@ -652,6 +655,9 @@ class StoryClusterer:
         self._last_day: int | None = None
         self._name_df: dict[str, int] = {}
         self._new_df: dict[str, int] = {}  # counted in this batch, not yet written
+        self._name_log: dict[str, list[int]] = {}  # the articles of each name in ``name_log`` (not yet in article_names)
+        self._new_names: list[tuple[str, int]] = []  # (name, article) rows of this batch, not yet written
+        self._names_read: dict[str, list[int]] = {}  # article_names rows read since the log last moved into it
         self._load()
 
     # --- persistence ------------------------------------------------------------
@@ -694,6 +700,8 @@ class StoryClusterer:
             for story in old:
                 self._archive.add(story.sid, story.centroid)
         self._name_df = dict(db.execute("SELECT name, df FROM name_df"))
+        for name, seq in db.execute("SELECT name, seq FROM name_log ORDER BY rowid"):
+            self._name_log.setdefault(name, []).append(seq)
 
     def _live(self, sid: int) -> int:
         """Follow merges to the story a (possibly merged-away) story lives on in."""
@@ -788,8 +796,20 @@ class StoryClusterer:
         rare = [n for n in art.profile.names if 0 < self._name_df.get(n, 0) <= self.config.rare_name_df]
         if not rare:
             return []
+        unread = [n for n in rare if n not in self._names_read]
+        if unread:  # article_names changes only when the log moves into it: what was read stays true until then
+            if len(self._names_read) > NAMES_READ_KEPT:
+                self._names_read.clear()
+            read: dict[str, list[int]] = {name: [] for name in unread}
+            for name, seq in self.store.rows_in("SELECT name, seq FROM article_names WHERE name IN ({})", unread):
+                read[name].append(seq)
+            self._names_read.update(read)
         votes: dict[int, int] = {}
-        for (seq,) in self.store.rows_in("SELECT seq FROM article_names WHERE name IN ({})", rare):
+        seqs: list[int] = []
+        for name in rare:
+            seqs += self._names_read[name]
+            seqs += self._name_log.get(name, ())
+        for seq in seqs:
             sid = self._story_of.get(seq)
             if sid is not None:
                 sid = sid if sid in self._stories else self._live(sid)
@@ -852,18 +872,32 @@ class StoryClusterer:
         return (top, sum(idf(x) for x in shared) / mass if mass else 0.0, float(len(shared)))
 
     def _count_names(self, names: frozenset[str]) -> None:
-        """Count the names in memory now; :meth:`_write_name_counts` writes a batch's counts at its end."""
+        """Count the names in memory now; :meth:`_write_names` writes a batch's counts at its end."""
         for name in names:
             self._name_df[name] = self._name_df.get(name, 0) + 1
             self._new_df[name] = self._new_df.get(name, 0) + 1
 
-    def _write_name_counts(self) -> None:
-        """The name counts of the batch, one row per distinct name (inside the batch's transaction)."""
+    def _write_names(self) -> None:
+        """The batch's name counts, one row per distinct name, and its new rows of the name log (inside the
+        batch's transaction)."""
         if self._new_df:
             self.store.db.executemany(
                 "INSERT INTO name_df(name, df) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET df = df + excluded.df",
                 sorted(self._new_df.items()))
             self._new_df.clear()
+        if self._new_names:
+            self.store.db.executemany("INSERT INTO name_log(name, seq) VALUES (?, ?)", self._new_names)
+            self._new_names.clear()
+
+    def _merge_name_log(self) -> None:
+        """Move the name log into ``article_names`` in one pass sorted by name (a page of the index is written
+        once for the run, not once per batch), in a transaction of its own (a crash keeps the log)."""
+        if self._name_log:
+            with self.store.transaction() as db:
+                db.execute("INSERT OR IGNORE INTO article_names(name, seq) SELECT name, seq FROM name_log ORDER BY name, seq")
+                db.execute("DELETE FROM name_log")
+            self._name_log.clear()
+            self._names_read.clear()
 
     def candidate_members(self, art: StreamArticle, sids: Sequence[int]) -> tuple[list[int], list[StreamArticle]]:
         """The story members the linker scores for the article, with their stories.
@@ -967,6 +1001,7 @@ class StoryClusterer:
             self._link_batches(chunks, workers, results, progress)
         if pending:
             self._archive.save(self.index_path, self._stamp())
+        self._merge_name_log()
         return [(aid, results[aid]) for aid in order]
 
     def _link_batches(self, chunks: list[list[tuple]], workers: int | None, results: dict[str, str],
@@ -978,7 +1013,7 @@ class StoryClusterer:
                         if i % PREPARE_ARTICLES == 0:
                             self._prepare_search([d[2][1].doc for d in analysed[i:i + PREPARE_ARTICLES]])
                         results[article.id] = self._add_one(article, day, done)
-                    self._write_name_counts()
+                    self._write_names()
             except BaseException:
                 self._reload()  # the batch was rolled back: forget what it did in memory too
                 raise
@@ -1010,6 +1045,9 @@ class StoryClusterer:
         self._last_day = None
         self._name_df = {}
         self._new_df = {}
+        self._name_log = {}
+        self._new_names = []
+        self._names_read = {}
         try:
             self._load()
         except Exception:  # the store itself is gone or broken: the caller's error says why
@@ -1032,8 +1070,10 @@ class StoryClusterer:
         if art.key in self._drop_old_profiles(self._stories[sid], latest_before | {art.key}):
             self.store.db.execute("INSERT OR REPLACE INTO link_profiles(seq, data) VALUES (?, ?)", (art.key, done[1]))
         self._count_names(art.profile.names)
-        self.store.db.executemany("INSERT OR IGNORE INTO article_names(name, seq) VALUES (?, ?)",
-                                  [(name, art.key) for name in art.profile.names if self._name_df[name] <= NAME_POSTINGS_MAX])
+        for name in art.profile.names:
+            if self._name_df[name] <= NAME_POSTINGS_MAX:
+                self._new_names.append((name, art.key))
+                self._name_log.setdefault(name, []).append(art.key)
         self._remember(art)
         return self._stories[sid].id
 

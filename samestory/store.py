@@ -27,6 +27,8 @@ from .errors import SamestoryError
 DB_NAME = "samestory.sqlite"
 #: SQLite page cache of each connection (KiB; allocated as pages are read, up to this).
 PAGE_CACHE_KIB = 65536
+#: WAL pages after which a commit checkpoints them into the database (~40 MiB of WAL at most, between checkpoints).
+WAL_CHECKPOINT_PAGES = 10_000
 
 #: Schema migrations: MIGRATIONS[i] takes a store from version i to i + 1.
 MIGRATIONS: list[str] = [
@@ -117,6 +119,15 @@ MIGRATIONS: list[str] = [
         data BLOB NOT NULL
     );
     """,
+    # 3 -> 4: new rows of article_names wait here, appended in arrival order (a batch writes a few pages,
+    # where inserting into article_names, ordered by name, dirties a page per row), and move into
+    # article_names in one sorted pass at the end of each clustering run (samestory.cluster).
+    """
+    CREATE TABLE name_log (
+        name TEXT NOT NULL,
+        seq  INTEGER NOT NULL REFERENCES articles(seq) ON DELETE CASCADE
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -147,6 +158,9 @@ class Store:
             self.db.execute("PRAGMA foreign_keys = ON")
             mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             self.db.execute("PRAGMA synchronous = NORMAL")
+            # A batch of clustered articles writes a few thousand pages; checkpointing the WAL into the database
+            # after every such commit (SQLite's default, at 1,000 pages) wrote the pages two batches share twice.
+            self.db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
             # Tables written and read at random keys (LSH buckets, names, memberships): with SQLite's default
             # 2 MiB page cache every insert misses once a table outgrows it, and ingest slows as the store grows.
             self.db.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")

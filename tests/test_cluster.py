@@ -444,3 +444,28 @@ def test_a_name_keeps_at_most_its_postings_cap_of_articles(tmp_path):
     common = [name for name, n in df.items() if n > cap]
     assert common and all(per_name[name] == cap for name in common)
     assert all(per_name[name] == n for name, n in df.items() if n <= cap)
+
+
+def test_name_rows_wait_in_a_log_that_later_runs_read_and_move(tmp_path, monkeypatch):
+    """A batch appends its (name, article) rows to ``name_log``; the end of a run moves them into
+    ``article_names``. A run that stopped before moving them leaves a log the next run still searches."""
+    config = ClusterConfig(search_days=30)
+    path = tmp_path / "s"
+
+    def counts(store):
+        return tuple(store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("name_log", "article_names"))
+
+    monkeypatch.setattr(StoryClusterer, "_merge_name_log", lambda self: None)  # killed before the move
+    with Store(path) as store:
+        StoryClusterer(store, config).add([art("a", BRIDGE_A, "2024-01-02"), art("lib", LIBRARY, "2024-02-20")])
+        logged, moved = counts(store)
+        assert logged > 0 and moved == 0
+    monkeypatch.undo()
+    with Store(path) as store:
+        c = StoryClusterer(store, config)
+        (late,) = c._prepare([(999, art("b", BRIDGE_B, "2024-03-02"), article_day("2024-03-02"), False)])
+        bridge = next(sid for sid, story in c._stories.items() if story.id == "a")
+        assert c._name_candidates(late) == [bridge]  # through the log read back at open
+        c.add([art("fire", FIRE, "2024-03-01")])
+        assert counts(store)[0] == 0 and counts(store)[1] > logged  # the run moved the log, its own rows too
+        assert c._name_candidates(late) == [bridge]  # now through article_names
