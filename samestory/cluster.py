@@ -213,8 +213,9 @@ class _Story:
     id: str
     first_day: int
     last_day: int
-    members: list[tuple[int, int]]  # (day, article key), kept sorted
+    members: list[tuple[int, int]] | None  # (day, article key), kept sorted; None until read from the store
     vec_sum: np.ndarray
+    size: int = 0
     _centroid: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -228,6 +229,7 @@ class _Story:
     def add(self, members: Sequence[tuple[int, int]], vec_sum: np.ndarray) -> None:
         for member in members:
             bisect.insort(self.members, member)
+        self.size += len(members)
         self.vec_sum = self.vec_sum + vec_sum
         self._centroid = None
 
@@ -648,7 +650,8 @@ class StoryClusterer:
         self._cache_articles = cache_articles
         self._stories: dict[int, _Story] = {}
         self._blocks: OrderedDict[int, _MemberBlock] = OrderedDict()
-        self._story_of: dict[int, int] = {}
+        self._story_of: dict[int, int] = {}  # article key -> story, for the stories whose members were read
+        self._n_clustered = 0  # articles in stories (the document count of the name IDFs)
         self._index = _CentroidIndex(self.embedder.dim)
         self._archive = _StoryArchive(self.embedder.dim)
         self._by_last_day = _ByLastDay()
@@ -682,16 +685,15 @@ class StoryClusterer:
         return f"{self.embedder.name}:{members}:{top}:{self.config.search_days}"
 
     def _load(self) -> None:
+        """Read the live stories (not their members: :meth:`_with_members` reads those of a story when it is
+        first compared with or joined, so opening a store does not grow with the articles it holds)."""
         db = self.store.db
-        for sid, sid_text, first, last, vec in db.execute(
-                "SELECT story, id, first_day, last_day, vec_sum FROM stories WHERE merged_into IS NULL ORDER BY story"):
-            self._stories[sid] = _Story(sid, sid_text, first, last, [], np.frombuffer(vec, dtype=np.float32).copy())
+        for sid, sid_text, first, last, size, vec in db.execute(
+                "SELECT story, id, first_day, last_day, size, vec_sum FROM stories WHERE merged_into IS NULL ORDER BY story"):
+            self._stories[sid] = _Story(sid, sid_text, first, last, None, np.frombuffer(vec, dtype=np.float32).copy(), size)
             self._by_last_day.file(sid, last)
-        for seq, sid, day in db.execute("SELECT seq, story, day FROM story_members ORDER BY seq"):
-            sid = self._live(sid)
-            bisect.insort(self._stories[sid].members, (day, seq))
-            self._story_of[seq] = sid
-            self._last_day = day if self._last_day is None else max(self._last_day, day)
+            self._last_day = last if self._last_day is None else max(self._last_day, last)
+        self._n_clustered = db.execute("SELECT COUNT(*) FROM story_members").fetchone()[0]
         old = []
         for story in self._stories.values():  # the active ones, as a run that never stopped would hold them
             if not self._index_story(story, archive=False):
@@ -702,6 +704,24 @@ class StoryClusterer:
         self._name_df = dict(db.execute("SELECT name, df FROM name_df"))
         for name, seq in db.execute("SELECT name, seq FROM name_log ORDER BY rowid"):
             self._name_log.setdefault(name, []).append(seq)
+
+    def _with_members(self, story: _Story) -> _Story:
+        """The story with its members read from the store, if not yet (a merge moves the memberships of the
+        story merged away in its own transaction, so a live story's rows are all its members)."""
+        if story.members is None:
+            story.members = [(day, seq) for day, seq in self.store.db.execute(
+                "SELECT day, seq FROM story_members WHERE story = ? ORDER BY day, seq", (story.sid,))]
+            for _, seq in story.members:
+                self._story_of[seq] = story.sid
+        return story
+
+    def _stories_of(self, seqs: Sequence[int]) -> dict[int, int]:
+        """The live story of each of these clustered articles (from memory, else from the store)."""
+        out = {seq: self._story_of[seq] for seq in seqs if seq in self._story_of}
+        unread = [seq for seq in seqs if seq not in out]
+        if unread:
+            out.update(self.store.rows_in("SELECT seq, story FROM story_members WHERE seq IN ({})", unread))
+        return {seq: sid if sid in self._stories else self._live(sid) for seq, sid in out.items()}
 
     def _live(self, sid: int) -> int:
         """Follow merges to the story a (possibly merged-away) story lives on in."""
@@ -809,10 +829,10 @@ class StoryClusterer:
         for name in rare:
             seqs += self._names_read[name]
             seqs += self._name_log.get(name, ())
+        story_of = self._stories_of(list(dict.fromkeys(seqs)))
         for seq in seqs:
-            sid = self._story_of.get(seq)
+            sid = story_of.get(seq)
             if sid is not None:
-                sid = sid if sid in self._stories else self._live(sid)
                 votes[sid] = votes.get(sid, 0) + 1
         return sorted(votes, key=lambda s: (-votes[s], s))[:self.config.candidates]
 
@@ -836,7 +856,7 @@ class StoryClusterer:
         n_emb = len(EMBEDDING_PARTS)
         n_scorer = len(feature_names((self.config.embedder,)))
         X = np.full((n, n_scorer + len(LINK_EXTRA)), np.nan, dtype=np.float64)
-        n_docs = max(len(self._story_of), 1)
+        n_docs = max(self._n_clustered, 1)
         idfs: dict[str, float] = {}  # the names' IDFs, for this article's rows only (counts change after it)
         X[:, :n_emb] = pair_similarities_many(art.vectors, [o.vectors for o in others])
         X[:, n_emb:n_scorer - 1] = profile_features_many(art.profile, [o.profile for o in others])
@@ -928,7 +948,7 @@ class StoryClusterer:
         if block is not None:
             self._blocks.move_to_end(sid)
             return block
-        keys = self._stories[sid].latest(self.config.members)
+        keys = self._with_members(self._stories[sid]).latest(self.config.members)
         heads = {key: _head(self._articles[key]) for key in keys if key in self._articles}
         missing = [key for key in keys if key not in heads]
         if missing:  # members not in memory: the head of their stored analysis, without decoding the rest
@@ -1039,6 +1059,7 @@ class StoryClusterer:
         self._stories.clear()
         self._blocks.clear()
         self._story_of.clear()
+        self._n_clustered = 0
         self._index = _CentroidIndex(self.embedder.dim)
         self._archive = _StoryArchive(self.embedder.dim)
         self._by_last_day = _ByLastDay()
@@ -1055,8 +1076,10 @@ class StoryClusterer:
 
     def _add_one(self, article: Article, day: int | None, done: tuple) -> str:
         seq, is_new = self.store.add_article(article)
-        if not is_new and seq in self._story_of:
-            return self._stories[self._live(self._story_of[seq])].id
+        if not is_new:
+            stored = self._stories_of([seq]).get(seq)
+            if stored is not None:
+                return self._stories[stored].id
         assumed = day is None
         if assumed:
             day = self._last_day if self._last_day is not None else dt.date.today().toordinal()
@@ -1065,7 +1088,7 @@ class StoryClusterer:
             self._expire(previous)
         art = self._placed(seq, day, assumed, done)
         sid = self._choose(art)
-        latest_before = set(self._stories[sid].latest(self.config.members))
+        latest_before = set(self._with_members(self._stories[sid]).latest(self.config.members))
         self._join(sid, art)
         if art.key in self._drop_old_profiles(self._stories[sid], latest_before | {art.key}):
             self.store.db.execute("INSERT OR REPLACE INTO link_profiles(seq, data) VALUES (?, ?)", (art.key, done[1]))
@@ -1094,13 +1117,14 @@ class StoryClusterer:
             "INSERT INTO stories(id, first_day, last_day, size, vec_sum) VALUES (?, ?, ?, 0, ?)",
             (art.id, art.day, art.day, np.zeros(self.embedder.dim, np.float32).tobytes()))
         sid = int(cur.lastrowid)
-        self._stories[sid] = _Story(sid, art.id, art.day, art.day, [], np.zeros(self.embedder.dim, np.float32))
+        self._stories[sid] = _Story(sid, art.id, art.day, art.day, [], np.zeros(self.embedder.dim, np.float32), 0)
         self._by_last_day.file(sid, art.day)
         return sid
 
     def _join(self, sid: int, art: StreamArticle) -> None:
-        story = self._stories[sid]
+        story = self._with_members(self._stories[sid])
         story.add([(art.day, art.key)], art.vectors.doc.astype(np.float32))
+        self._n_clustered += 1
         self._blocks.pop(sid, None)
         story.first_day = min(story.first_day, art.day)
         story.last_day = max(story.last_day, art.day)
@@ -1111,7 +1135,7 @@ class StoryClusterer:
 
     def _merge(self, keep: int, gone: int) -> int:
         """Merge story ``gone`` into ``keep``; the one first seen earlier keeps its id and key."""
-        a, b = self._stories[keep], self._stories[gone]
+        a, b = self._with_members(self._stories[keep]), self._with_members(self._stories[gone])
         if (b.first_day, b.sid) < (a.first_day, a.sid):
             a, b = b, a
         latest_before = set(a.latest(self.config.members)) | set(b.latest(self.config.members))
@@ -1144,7 +1168,7 @@ class StoryClusterer:
         """Write the story's row and move its centroid in the index (inside the batch's transaction)."""
         self.store.db.execute(
             "UPDATE stories SET first_day = ?, last_day = ?, size = ?, vec_sum = ? WHERE story = ?",
-            (story.first_day, story.last_day, len(story.members), story.vec_sum.astype(np.float32).tobytes(), story.sid))
+            (story.first_day, story.last_day, story.size, story.vec_sum.astype(np.float32).tobytes(), story.sid))
         self._by_last_day.file(story.sid, story.last_day)
         self._index_story(story)
 

@@ -469,3 +469,20 @@ def test_name_rows_wait_in_a_log_that_later_runs_read_and_move(tmp_path, monkeyp
         c.add([art("fire", FIRE, "2024-03-01")])
         assert counts(store)[0] == 0 and counts(store)[1] > logged  # the run moved the log, its own rows too
         assert c._name_candidates(late) == [bridge]  # now through article_names
+
+
+def test_opening_a_store_reads_stories_but_not_their_members(tmp_path):
+    """Opening does not grow with the articles stored: a story's members are read when it is first compared
+    with or joined, and an article already clustered is found in the store, not in memory."""
+    path = tmp_path / "s"
+    first = run(path, [art("a", BRIDGE_A, "2024-03-14"), art("lib", LIBRARY, "2024-03-14"), art("fire", FIRE, "2024-03-14")])
+    with Store(path) as store:
+        c = StoryClusterer(store)
+        assert len(c._stories) == 3 and all(s.members is None for s in c._stories.values())
+        assert c._n_clustered == 3 and c._story_of == {}
+        assert dict(c.add([art("a", BRIDGE_A, "2024-03-14")])) == {"a": first["a"]}  # idempotent, from the store
+        assert dict(c.add([art("b", BRIDGE_B, "2024-03-15")])) == {"b": first["a"]}
+        bridge = next(s for s in c._stories.values() if s.id == first["a"])
+        assert [key for _, key in bridge.members] == [seq for (seq,) in store.db.execute(
+            "SELECT seq FROM story_members WHERE story = ? ORDER BY day, seq", (bridge.sid,))] and bridge.size == 2
+        assert c._n_clustered == 4
