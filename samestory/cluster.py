@@ -1092,12 +1092,12 @@ class StoryClusterer:
         self._join(sid, art)
         if art.key in self._drop_old_profiles(self._stories[sid], latest_before | {art.key}):
             self.store.db.execute("INSERT OR REPLACE INTO link_profiles(seq, data) VALUES (?, ?)", (art.key, done[1]))
+            self._remember(art)  # (an article older than its story's latest members is never compared with)
         self._count_names(art.profile.names)
         for name in art.profile.names:
             if self._name_df[name] <= NAME_POSTINGS_MAX:
                 self._new_names.append((name, art.key))
                 self._name_log.setdefault(name, []).append(art.key)
-        self._remember(art)
         return self._stories[sid].id
 
     def _choose(self, art: StreamArticle) -> int:
@@ -1156,12 +1156,15 @@ class StoryClusterer:
         return a.sid
 
     def _drop_old_profiles(self, story: _Story, latest_before: set[int]) -> set[int]:
-        """Delete the stored analyses of members no longer among the story's latest (never compared again);
-        return the latest members."""
+        """Delete the stored analyses of members no longer among the story's latest (never compared again),
+        and forget them in memory (left to the LRU, they crowded out members still compared, which were then
+        read back and decoded again); return the latest members."""
         latest = set(story.latest(self.config.members))
         gone = latest_before - latest
         if gone:
             self.store.db.executemany("DELETE FROM link_profiles WHERE seq = ?", [(key,) for key in gone])
+            for key in gone:
+                self._articles.pop(key, None)
         return latest
 
     def _save_story(self, story: _Story) -> None:
