@@ -720,7 +720,10 @@ class StoryClusterer:
         out = {seq: self._story_of[seq] for seq in seqs if seq in self._story_of}
         unread = [seq for seq in seqs if seq not in out]
         if unread:
-            out.update(self.store.rows_in("SELECT seq, story FROM story_members WHERE seq IN ({})", unread))
+            read = {seq: self._live(sid) for seq, sid in self.store.rows_in(
+                "SELECT seq, story FROM story_members WHERE seq IN ({})", unread)}
+            self._story_of.update(read)  # kept true by merges (they read the members of both stories)
+            out.update(read)
         return {seq: sid if sid in self._stories else self._live(sid) for seq, sid in out.items()}
 
     def _live(self, sid: int) -> int:
