@@ -64,6 +64,9 @@ FUTURE_SLACK_DAYS = 2
 #: names at most :attr:`ClusterConfig.rare_name_df` articles carry; rows of a common name would never be read,
 #: and writing them was half the cost of committing a batch at 100,000 articles).
 NAME_POSTINGS_MAX = 50
+#: Name rows the log holds before a run moves it into ``article_names`` without waiting for its end (~20,000
+#: articles; the log is mirrored in memory).
+NAME_LOG_ROWS = 200_000
 #: Names whose ``article_names`` rows stay in memory once read (a run's articles share names; past this
 #: many, the memory is cleared).
 NAMES_READ_KEPT = 200_000
@@ -659,6 +662,7 @@ class StoryClusterer:
         self._name_df: dict[str, int] = {}
         self._new_df: dict[str, int] = {}  # counted in this batch, not yet written
         self._name_log: dict[str, list[int]] = {}  # the articles of each name in ``name_log`` (not yet in article_names)
+        self._name_log_rows = 0
         self._new_names: list[tuple[str, int]] = []  # (name, article) rows of this batch, not yet written
         self._names_read: dict[str, list[int]] = {}  # article_names rows read since the log last moved into it
         self._load()
@@ -704,6 +708,7 @@ class StoryClusterer:
         self._name_df = dict(db.execute("SELECT name, df FROM name_df"))
         for name, seq in db.execute("SELECT name, seq FROM name_log ORDER BY rowid"):
             self._name_log.setdefault(name, []).append(seq)
+            self._name_log_rows += 1
 
     def _with_members(self, story: _Story) -> _Story:
         """The story with its members read from the store, if not yet (a merge moves the memberships of the
@@ -914,12 +919,14 @@ class StoryClusterer:
 
     def _merge_name_log(self) -> None:
         """Move the name log into ``article_names`` in one pass sorted by name (a page of the index is written
-        once for the run, not once per batch), in a transaction of its own (a crash keeps the log)."""
+        once for the run, not once per batch), in a transaction of its own (a crash keeps the log). At the end
+        of each run, and within one once the log holds :data:`NAME_LOG_ROWS` rows."""
         if self._name_log:
             with self.store.transaction() as db:
                 db.execute("INSERT OR IGNORE INTO article_names(name, seq) SELECT name, seq FROM name_log ORDER BY name, seq")
                 db.execute("DELETE FROM name_log")
             self._name_log.clear()
+            self._name_log_rows = 0
             self._names_read.clear()
 
     def candidate_members(self, art: StreamArticle, sids: Sequence[int]) -> tuple[list[int], list[StreamArticle]]:
@@ -1040,6 +1047,8 @@ class StoryClusterer:
             except BaseException:
                 self._reload()  # the batch was rolled back: forget what it did in memory too
                 raise
+            if self._name_log_rows > NAME_LOG_ROWS:  # a long run: the log is held in memory too
+                self._merge_name_log()
             if progress is not None:
                 progress(len(chunk))
 
@@ -1070,6 +1079,7 @@ class StoryClusterer:
         self._name_df = {}
         self._new_df = {}
         self._name_log = {}
+        self._name_log_rows = 0
         self._new_names = []
         self._names_read = {}
         try:
@@ -1101,6 +1111,7 @@ class StoryClusterer:
             if self._name_df[name] <= NAME_POSTINGS_MAX:
                 self._new_names.append((name, art.key))
                 self._name_log.setdefault(name, []).append(art.key)
+                self._name_log_rows += 1
         return self._stories[sid].id
 
     def _choose(self, art: StreamArticle) -> int:

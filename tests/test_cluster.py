@@ -469,6 +469,17 @@ def test_name_rows_wait_in_a_log_that_later_runs_read_and_move(tmp_path, monkeyp
         c.add([art("fire", FIRE, "2024-03-01")])
         assert counts(store)[0] == 0 and counts(store)[1] > logged  # the run moved the log, its own rows too
         assert c._name_candidates(late) == [bridge]  # now through article_names
+    # a long run moves the log when it is full, without waiting for its end
+    from samestory import cluster as cluster_module
+
+    moves = []
+    monkeypatch.setattr(cluster_module, "NAME_LOG_ROWS", 1)
+    real_move = StoryClusterer._merge_name_log
+    monkeypatch.setattr(StoryClusterer, "_merge_name_log", lambda self: (moves.append(self._name_log_rows), real_move(self)))
+    with Store(path) as store:
+        StoryClusterer(store, config).add([art("b2", BRIDGE_B, "2024-03-03"), art("lib2", LIBRARY, "2024-03-04")], batch=1)
+        assert len(moves) == 3 and min(moves[:2]) > 1 and moves[2] == 0  # after each batch (the end finds it empty)
+        assert counts(store)[0] == 0
 
 
 def test_opening_a_store_reads_stories_but_not_their_members(tmp_path):
