@@ -12,7 +12,7 @@
    in date order) goes into one store in runs of 10,000. Printed per run:
    articles/s, CPU time per article of the main process (the linking loop)
    and of the analysis worker, the time to open the clusterer (it reads every
-   stored story and membership), the stories and the active ones (an article in the last
+   stored story, not their members), the stories and the active ones (an article in the last
    ``search_days``: what each article is compared with), the store directory's size once closed (database and vector index),
    bytes per article and peak RSS, so the growth of time per article with
    store size shows.
