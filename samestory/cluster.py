@@ -649,8 +649,13 @@ class StoryClusterer:
         self._uses_scorer = "scorer_overall" in self.linker.features
         scorer_names = feature_names((config.embedder,))
         self._scorer_cols = [scorer_names.index(f) for f in self.scorer.features]
-        self._articles: OrderedDict[int, StreamArticle] = OrderedDict()
         self._cache_articles = cache_articles
+        self._empty()
+        self._load()
+
+    def _empty(self) -> None:
+        """What the clusterer holds in memory, before :meth:`_load` reads the store into it."""
+        self._articles: OrderedDict[int, StreamArticle] = OrderedDict()
         self._stories: dict[int, _Story] = {}
         self._blocks: OrderedDict[int, _MemberBlock] = OrderedDict()
         self._story_of: dict[int, int] = {}  # article key -> story, for the stories whose members were read
@@ -665,7 +670,6 @@ class StoryClusterer:
         self._name_log_rows = 0
         self._new_names: list[tuple[str, int]] = []  # (name, article) rows of this batch, not yet written
         self._names_read: dict[str, list[int]] = {}  # article_names rows read since the log last moved into it
-        self._load()
 
     # --- persistence ------------------------------------------------------------
 
@@ -1067,21 +1071,7 @@ class StoryClusterer:
         return out
 
     def _reload(self) -> None:
-        self._articles.clear()
-        self._stories.clear()
-        self._blocks.clear()
-        self._story_of.clear()
-        self._n_clustered = 0
-        self._index = _CentroidIndex(self.embedder.dim)
-        self._archive = _StoryArchive(self.embedder.dim)
-        self._by_last_day = _ByLastDay()
-        self._last_day = None
-        self._name_df = {}
-        self._new_df = {}
-        self._name_log = {}
-        self._name_log_rows = 0
-        self._new_names = []
-        self._names_read = {}
+        self._empty()
         try:
             self._load()
         except Exception:  # the store itself is gone or broken: the caller's error says why
