@@ -486,11 +486,6 @@ class ArticleVectors:
             return np.zeros(self.dim, dtype=np.float32)
         return _unit_rows(self.chunks.mean(axis=0))
 
-    @cached_property
-    def part_norms(self) -> np.ndarray:
-        """Norms of (doc, title, lead, body), for :func:`pair_similarities_many` (made once per article)."""
-        return np.linalg.norm(np.stack([self.doc, self.title, self.lead, self.body]), axis=1)
-
     def with_weights(self, weights: Sequence[float]) -> "ArticleVectors":
         """The same vectors with ``doc`` recombined from (title, lead, body) ``weights``."""
         return ArticleVectors(self.embedder, self.title, self.lead, self.chunks,
@@ -731,11 +726,12 @@ def pair_similarities_many(a: ArticleVectors, others: Sequence[ArticleVectors]) 
     for o in others:
         if o.embedder != a.embedder:
             raise ValueError(f"vectors from different embedders: {a.embedder} vs {o.embedder}")
-    mine = np.stack([a.doc, a.title, a.lead, a.body])
-    theirs = np.array([(o.doc, o.title, o.lead, o.body) for o in others])  # (n, 4, dim)
-    norms = np.stack([o.part_norms for o in others]) * a.part_norms
-    dots = np.einsum("kpd,pd->kp", theirs, mine)
-    out[:, :4] = np.divide(dots, norms, out=np.zeros((n, 4), dtype=np.float64), where=norms > 0)
+    for col, part in enumerate(("doc", "title", "lead", "body")):
+        mine = getattr(a, part)
+        theirs = np.vstack([getattr(o, part) for o in others])
+        norms = np.linalg.norm(theirs, axis=1) * float(np.linalg.norm(mine))
+        dots = theirs @ mine
+        out[:, col] = np.divide(dots, norms, out=np.zeros(n), where=norms > 0)
     if len(a.chunks):
         sizes = np.fromiter((len(o.chunks) for o in others), dtype=np.intp, count=n)
         have = np.flatnonzero(sizes)
