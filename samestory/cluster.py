@@ -218,7 +218,6 @@ class _Story:
     last_day: int
     members: list[tuple[int, int]] | None  # (day, article key), kept sorted; None until read from the store
     vec_sum: np.ndarray
-    size: int = 0
     _centroid: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -232,7 +231,6 @@ class _Story:
     def add(self, members: Sequence[tuple[int, int]], vec_sum: np.ndarray) -> None:
         for member in members:
             bisect.insort(self.members, member)
-        self.size += len(members)
         self.vec_sum = self.vec_sum + vec_sum
         self._centroid = None
 
@@ -696,9 +694,9 @@ class StoryClusterer:
         """Read the live stories (not their members: :meth:`_with_members` reads those of a story when it is
         first compared with or joined, so opening a store does not grow with the articles it holds)."""
         db = self.store.db
-        for sid, sid_text, first, last, size, vec in db.execute(
-                "SELECT story, id, first_day, last_day, size, vec_sum FROM stories WHERE merged_into IS NULL ORDER BY story"):
-            self._stories[sid] = _Story(sid, sid_text, first, last, None, np.frombuffer(vec, dtype=np.float32).copy(), size)
+        for sid, sid_text, first, last, vec in db.execute(
+                "SELECT story, id, first_day, last_day, vec_sum FROM stories WHERE merged_into IS NULL ORDER BY story"):
+            self._stories[sid] = _Story(sid, sid_text, first, last, None, np.frombuffer(vec, dtype=np.float32).copy())
             self._by_last_day.file(sid, last)
             self._last_day = last if self._last_day is None else max(self._last_day, last)
         self._n_clustered = db.execute("SELECT COUNT(*) FROM story_members").fetchone()[0]
@@ -1121,7 +1119,7 @@ class StoryClusterer:
             "INSERT INTO stories(id, first_day, last_day, size, vec_sum) VALUES (?, ?, ?, 0, ?)",
             (art.id, art.day, art.day, np.zeros(self.embedder.dim, np.float32).tobytes()))
         sid = int(cur.lastrowid)
-        self._stories[sid] = _Story(sid, art.id, art.day, art.day, [], np.zeros(self.embedder.dim, np.float32), 0)
+        self._stories[sid] = _Story(sid, art.id, art.day, art.day, [], np.zeros(self.embedder.dim, np.float32))
         self._by_last_day.file(sid, art.day)
         return sid
 
@@ -1172,10 +1170,11 @@ class StoryClusterer:
         return latest
 
     def _save_story(self, story: _Story) -> None:
-        """Write the story's row and move its centroid in the index (inside the batch's transaction)."""
+        """Write the story's row and move its centroid in the index (inside the batch's transaction; only after a
+        join or a merge, which read the story's members)."""
         self.store.db.execute(
             "UPDATE stories SET first_day = ?, last_day = ?, size = ?, vec_sum = ? WHERE story = ?",
-            (story.first_day, story.last_day, story.size, story.vec_sum.astype(np.float32).tobytes(), story.sid))
+            (story.first_day, story.last_day, len(story.members), story.vec_sum.astype(np.float32).tobytes(), story.sid))
         self._by_last_day.file(story.sid, story.last_day)
         self._index_story(story)
 

@@ -495,5 +495,6 @@ def test_opening_a_store_reads_stories_but_not_their_members(tmp_path):
         assert dict(c.add([art("b", BRIDGE_B, "2024-03-15")])) == {"b": first["a"]}
         bridge = next(s for s in c._stories.values() if s.id == first["a"])
         assert [key for _, key in bridge.members] == [seq for (seq,) in store.db.execute(
-            "SELECT seq FROM story_members WHERE story = ? ORDER BY day, seq", (bridge.sid,))] and bridge.size == 2
+            "SELECT seq FROM story_members WHERE story = ? ORDER BY day, seq", (bridge.sid,))]
+        assert len(bridge.members) == 2 == store.db.execute("SELECT size FROM stories WHERE story = ?", (bridge.sid,)).fetchone()[0]
         assert c._n_clustered == 4
