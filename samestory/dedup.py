@@ -105,11 +105,14 @@ def verify(a: Fingerprint, b: Fingerprint, config: DedupConfig = DedupConfig()) 
     j = inter / (na + nb - inter)
     c = inter / min(na, nb)
     big_enough = min(na, nb) >= config.min_containment_shingles
-    near = j >= config.jaccard or (c >= config.containment and big_enough)
+
+    def passes(jac: float, cont: float) -> bool:
+        return jac >= config.jaccard or (cont >= config.containment and big_enough)
+
+    near = passes(j, c)
     if not near and config.edit_tolerant and (j >= config.jaccard / 2 or c >= config.containment / 2):
         # the same rule on counts that forgive isolated changed words (a copy with 2-5% of its words replaced)
-        jt, ct = edit_tolerant_overlap(a.shingles, a.positions, b.shingles, b.positions, config.fingerprint.shingle_words)
-        near = jt >= config.jaccard or (ct >= config.containment and big_enough)
+        near = passes(*edit_tolerant_overlap(a.shingles, a.positions, b.shingles, b.positions, config.fingerprint.shingle_words))
     return Verdict(j, c, near)
 
 
