@@ -53,8 +53,11 @@ def clean_line(line: str) -> str:
 
 
 def for_matching(text: str) -> str:
-    """Case-folded NFKC text with ASCII quotes and dashes and single spaces."""
-    text = unicodedata.normalize("NFKC", text.translate(_QUOTES))
+    """Case-folded NFKC text with ASCII quotes and dashes and single spaces.
+
+    Quotes and dashes are made ASCII after NFKC too: NFKC turns some compatibility forms into characters the
+    table maps (a fullwidth grave accent into a backtick), and the result must be its own matching form."""
+    text = unicodedata.normalize("NFKC", text.translate(_QUOTES)).translate(_QUOTES)
     return _SPACES.sub(" ", text.casefold()).strip()
 
 
