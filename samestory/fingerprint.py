@@ -191,10 +191,15 @@ def normalize_for_shingles(text: str) -> list[str]:
         if "`" in text:
             text = text.replace("`", "'")
         return _WORD.findall(text.lower())
+    text = _fold(unicodedata.normalize("NFKC", _fold(text)))  # again after NFKC, which makes some (a fullwidth `)
+    return _WORD.findall(text.casefold())
+
+
+def _fold(text: str) -> str:
     for char, repl in _FOLD:
         if char in text:
             text = text.replace(char, repl)
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    return text
 
 
 # Fast path for ASCII text (most English news once curly quotes and dashes

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from samestory.fingerprint import (
@@ -116,17 +116,19 @@ def test_words_are_casefolded_nfkc_without_punctuation():
     assert normalize_for_shingles(" \n\t.,;!? \u2014 ") == []
 
 
-_SPECIAL = "\u2018\u2019\u201c\u201d\u2013\u2014\u00a0\u200b\u00ad\u2026`'\"-.,\n\t \x07\ufb01\u00c9e\u0301\u0130\u00dfAb9 "
+_SPECIAL = "\u2018\u2019\u201c\u201d\u2013\u2014\u00a0\u200b\u00ad\u2026`'\"-.,\n\t \x07\ufb01\u00c9e\u0301\u0130\u00dfAb9 \uff40\u00b4"
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(_SPECIAL) | st.characters(), max_size=60))
+@example("don\uff40t stop")
 def test_fast_normalisation_matches_samestory_normalize(text):
     assert normalize_for_shingles(text) == words(nfc(text))
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.sampled_from(_SPECIAL + "\n\n\r\u2028\u2029 ") | st.characters(), max_size=80))
+@example("don\uff40t stop")
 def test_paragraph_words_are_the_reference_words(text):
     """The fast tokeniser (ASCII bytes path, or the general one) gives exactly normalize_for_shingles' words."""
     flat = [w.decode("utf-8", "surrogatepass") for p in paragraph_words(text) for w in p]
