@@ -128,6 +128,11 @@ MIGRATIONS: list[str] = [
         seq  INTEGER NOT NULL REFERENCES articles(seq) ON DELETE CASCADE
     );
     """,
+    # 4 -> 5: deleting an article cascades to its name_log rows; without an index on seq each delete read the
+    # whole log (up to samestory.cluster.NAME_LOG_ROWS rows). Appends stay cheap: seq only grows.
+    """
+    CREATE INDEX name_log_seq ON name_log(seq);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -114,3 +114,26 @@ def test_a_version_1_store_gains_the_story_tables_and_keeps_its_articles(tmp_pat
         assert [a.id for a in store.articles()] == ["old"]
         assert store.db.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == 0
         assert store.integrity_check() == []
+
+
+def test_deleting_an_article_finds_its_name_log_rows_by_index(tmp_path, monkeypatch):
+    """The cascade from articles to name_log searches name_log by seq: without the index each delete reads the log."""
+    import samestory.store as store_module
+
+    path = tmp_path / "s"
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 4)  # a store from before the index, upgraded on open
+    with store_module.Store(path) as store:
+        with store.transaction() as db:
+            for i in range(3):
+                seq, _ = store.add_article(Article(id=f"a{i}", text=f"text {i}"))
+                db.executemany("INSERT INTO name_log(name, seq) VALUES (?, ?)", [("Jane Doe", seq), (f"Street {i}", seq)])
+    monkeypatch.undo()
+    with Store(path) as store:
+        plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN SELECT 1 FROM name_log WHERE seq = ?", (1,)))
+        assert "USING COVERING INDEX name_log_seq" in plan, plan
+        (seq,) = store.db.execute("SELECT seq FROM articles WHERE id = 'a1'").fetchone()
+        with store.transaction():
+            store.delete_article(seq)
+        assert store.db.execute("SELECT name, seq FROM name_log ORDER BY rowid").fetchall() == [
+            ("Jane Doe", 1), ("Street 0", 1), ("Jane Doe", 3), ("Street 2", 3)]
+        assert store.integrity_check() == []
