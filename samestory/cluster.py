@@ -646,7 +646,7 @@ class StoryClusterer:
         # training pass, whose linker lists every feature, always computes it)
         self._uses_scorer = "scorer_overall" in self.linker.features
         scorer_names = feature_names((config.embedder,))
-        self._scorer_cols = [scorer_names.index(f) for f in self.scorer.features]
+        self._scorer_cols = [scorer_names.index(f) for f in self.scorer.features] if self._uses_scorer else []
         self._cache_articles = cache_articles
         self._empty()
         self._load()
