@@ -22,6 +22,8 @@ The shipped linker is then trained on all pairs and written to
     .venv/bin/python bench/train_linker.py            # train, measure, write the model
     .venv/bin/python bench/train_linker.py --no-write
     .venv/bin/python bench/train_linker.py --no-write --gaussian 0,3,7,14,30,60   # learned vs hand-set time profiles
+    .venv/bin/python bench/train_linker.py --no-write --embedder minilm   # the clusterer on another embedder
+    .venv/bin/python bench/train_linker.py --embedder minilm --out minilm-linker.json   # a linker for it
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ sys.path.insert(0, str(REPO))
 
 from samestory.article import Article  # noqa: E402
 from samestory.clean import clean_article  # noqa: E402
-from samestory.cluster import ClusterConfig, Linker, StoryClusterer, iso_day, link_feature_names  # noqa: E402
+from samestory.cluster import LINKER_DIR, ClusterConfig, Linker, StoryClusterer, iso_day, link_feature_names  # noqa: E402
+from samestory.embed import EmbeddingCache  # noqa: E402
 from samestory.scorer import Trees  # noqa: E402
 from samestory.store import Store  # noqa: E402
 
@@ -54,6 +57,8 @@ STREAMS = REPO.parent / "shared" / "data" / "stories"
 NAMES = ("gva", "allsides")
 TREE_PARAMS = dict(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40, l2_regularization=1.0)
 SCORER_MODEL = "fast"
+#: Article vectors, shared by every pass over the streams (each pass would embed the same articles again).
+VECTORS = EmbeddingCache()
 
 
 def load_stream(name: str) -> tuple[list[Article], dict[str, str]]:
@@ -72,10 +77,12 @@ def half_of(story: str) -> int:
 
 
 class _GoldLinker(Linker):
-    """Placeholder: the gold-forced pass scores nothing."""
+    """Placeholder: the gold-forced pass scores nothing. It lists every feature, so that the pass computes them
+    all; the scorer's estimate only for the static embedder (the scorer model's features are static ones)."""
 
-    def __init__(self):
-        super().__init__(link_feature_names(), None, SCORER_MODEL, {})
+    def __init__(self, embedder: str):
+        super().__init__([f for f in link_feature_names(embedder) if embedder == "static" or f != "scorer_overall"],
+                         None, SCORER_MODEL, {})
 
 
 class GoldForcedClusterer(StoryClusterer):
@@ -86,8 +93,10 @@ class GoldForcedClusterer(StoryClusterer):
     which every general feed is full of but a one-topic stream's candidates never are.
     """
 
-    def __init__(self, store, gold: dict[str, str], foreign: list[Article] = (), negatives: int = 2, seed: int = 0):
-        super().__init__(store, ClusterConfig(), linker=_GoldLinker())
+    def __init__(self, store, gold: dict[str, str], foreign: list[Article] = (), negatives: int = 2, seed: int = 0,
+                 config: ClusterConfig = ClusterConfig()):
+        super().__init__(store, config, linker=_GoldLinker(config.embedder))
+        self.embeddings = VECTORS
         self.gold = gold
         self.sid_of_gold: dict[str, int] = {}
         self.rows: list[np.ndarray] = []
@@ -116,9 +125,10 @@ class GoldForcedClusterer(StoryClusterer):
         return self.link_features(art, same_day)
 
 
-def gold_pairs(arts: list[Article], gold: dict[str, str], foreign: list[Article] = (), seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def gold_pairs(arts: list[Article], gold: dict[str, str], foreign: list[Article] = (), seed: int = 0,
+               config: ClusterConfig = ClusterConfig()) -> tuple[np.ndarray, np.ndarray]:
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "s") as store:
-        c = GoldForcedClusterer(store, gold, foreign, seed=seed)
+        c = GoldForcedClusterer(store, gold, foreign, seed=seed, config=config)
         c.add(arts)
         return np.vstack(c.rows), np.concatenate(c.labels)
 
@@ -137,7 +147,7 @@ def bcubed(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
 def run_clusterer(arts: list[Article], linker: Linker, config: ClusterConfig = ClusterConfig()) -> tuple[dict[str, str], float]:
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "s") as store:
         t0 = time.perf_counter()
-        out = dict(StoryClusterer(store, config, linker=linker).add(arts))
+        out = dict(StoryClusterer(store, config, linker=linker).add(arts))  # its own vectors: the speed is cold
         return out, time.perf_counter() - t0
 
 
@@ -172,7 +182,8 @@ def tfidf_baseline(arts: list[Article], threshold: float, window: int = 3) -> di
     return label
 
 
-def gaussian_profiles(data: dict, streams: dict, use: list[str], sigmas: list[float], seed: int) -> None:
+def gaussian_profiles(data: dict, streams: dict, use: list[str], sigmas: list[float], seed: int,
+                      config: ClusterConfig = ClusterConfig()) -> None:
     """Held-out B-cubed F1 with a hand-set time profile: half linkers trained without ``day_gap``, each
     member's probability times a Gaussian of the days between it and the article (the learned profile is the
     table above)."""
@@ -190,7 +201,7 @@ def gaussian_profiles(data: dict, streams: dict, use: list[str], sigmas: list[fl
             for h in (0, 1):
                 part = data[(name, h)][0]
                 gold = streams[name][1]
-                labels, _ = run_clusterer(part, linkers[h], ClusterConfig(recency_sigma_days=sigma or None))
+                labels, _ = run_clusterer(part, linkers[h], replace(config, recency_sigma_days=sigma or None))
                 scores.append(bcubed([labels[a.id] for a in part], [gold[a.id] for a in part]))
             p, r, f = np.mean(scores, axis=0)
             cells.append(f"{name} P {p:.4f} R {r:.4f} F1 {f:.4f}")
@@ -205,14 +216,23 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="write the linker here (and its .npz beside it) instead of the shipped one")
     ap.add_argument("--baseline", action="store_true", help="also run the TF-IDF baseline (slow on GVA)")
+    ap.add_argument("--embedder", default=ClusterConfig.embedder, choices=("static", "minilm", "use"),
+                    help="article embedder of the clusterer (its centroids and the linker's similarity features); "
+                         "the shipped linker is for the default, so others with --out or --no-write")
     ap.add_argument("--drop", default="", help="comma-separated linker features to leave out (ablations)")
     ap.add_argument("--gaussian", default="", metavar="SIGMAS",
                     help="also compare the learned time profile with hand-set Gaussian ones (Miranda et al. 2018): a "
                          "linker without the day gap, its probabilities times a Gaussian of the days, these widths "
                          "(comma-separated days; 0: no time profile at all)")
     args = ap.parse_args(argv)
-    names = link_feature_names()
+    if args.embedder != ClusterConfig.embedder and args.out is None and not args.no_write:
+        ap.error(f"the shipped linker is for the {ClusterConfig.embedder} embedder: write one for {args.embedder} "
+                 f"with --out, or measure it with --no-write")
+    config = ClusterConfig(embedder=args.embedder)
+    names = link_feature_names(args.embedder)
     # date_gap_days: the same as day_gap here; scorer_overall: the shipped linker does without the scorer's
     # estimate (one tree ensemble less per article, and no worse held out), so a plain run reproduces it
     drop = {"date_gap_days", "scorer_overall"} | {d for d in args.drop.split(",") if d}
@@ -220,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     cols = [names.index(n) for n in use]
 
     streams = {n: load_stream(n) for n in NAMES}
-    print(f"story linker training (bench/train_linker.py): seed {args.seed}, scikit-learn {sklearn_version}")
+    print(f"story linker training (bench/train_linker.py): seed {args.seed}, embedder {args.embedder}, "
+          f"scikit-learn {sklearn_version}")
     data = {}
     for name, (arts, gold) in streams.items():
         for h in (0, 1):
@@ -228,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             # unrelated-news negatives from the same half of the other stream (never from a held-out half)
             other = [a for n, (o_arts, o_gold) in streams.items() if n != name for a in o_arts if half_of(o_gold[a.id]) == h]
             t0 = time.perf_counter()
-            X, y = gold_pairs(part, gold, other, args.seed)
+            X, y = gold_pairs(part, gold, other, args.seed, config)
             data[(name, h)] = (part, X[:, cols], y)
             print(f"  {name} half {h}: {len(part)} articles, {len(set(gold[a.id] for a in part))} stories, "
                   f"{len(y)} candidate pairs ({y.mean():.1%} same story), {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -244,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             part, X, y = data[(name, h)]
             gold = streams[name][1]
             ap_pairs = average_precision_score(y, model.predict_proba(X)[:, 1])
-            labels, secs = run_clusterer(part, linker)
+            labels, secs = run_clusterer(part, linker, config)
             p, r, f = bcubed([labels[a.id] for a in part], [gold[a.id] for a in part])
             figures.setdefault(name, []).append({"half": h, "P": p, "R": r, "F1": f, "stories": len(set(labels.values())),
                                                   "gold": len(set(gold[a.id] for a in part))})
@@ -256,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
               f"F1 {np.mean([x['F1'] for x in f]):.4f}")
 
     if args.gaussian:
-        gaussian_profiles(data, streams, use, [float(x) for x in args.gaussian.split(",")], args.seed)
+        gaussian_profiles(data, streams, use, [float(x) for x in args.gaussian.split(",")], args.seed, config)
 
     if args.baseline:
         print("\nbaseline: single-pass TF-IDF, 3-day window (threshold picked on the other half)")
@@ -277,9 +298,10 @@ def main(argv: list[str] | None = None) -> int:
         model = fit(X, y, args.seed)
         card = {"trained_by": "bench/train_linker.py", "seed": args.seed, "pairs": int(len(y)),
                 "streams": list(NAMES), "trees": f"scikit-learn {sklearn_version} HistGradientBoostingClassifier",
-                "figures_held_out_half": figures}
-        to_linker(model, use, card).save()
-        print("\nwrote samestory/models/linker/linker.{npz,json}")
+                "figures_held_out_half": figures, "embedder": args.embedder}
+        out = args.out or LINKER_DIR / "linker.json"
+        to_linker(model, use, card).save(out)
+        print(f"\nwrote {out} and {out.with_suffix('.npz')}")
     return 0
 
 

@@ -637,16 +637,23 @@ class StoryClusterer:
         self.config = config
         self.linker = linker or load_linker()
         self.scorer = load_model(self.linker.scorer_model)
-        self.embedder = get_embedder(config.embedder)
-        self._check_store_embedder()
-        self.embeddings = EmbeddingCache(max_items=cache_articles)
         all_names = link_feature_names(config.embedder)
-        self._linker_cols = [all_names.index(f) for f in self.linker.features]
         # the scorer's estimate is a linker input only if the linker was trained with it (the gold-forced
         # training pass, whose linker lists every feature, always computes it)
         self._uses_scorer = "scorer_overall" in self.linker.features
         scorer_names = feature_names((config.embedder,))
+        unknown = [f for f in self.linker.features if f not in all_names]
+        unknown += [f for f in self.scorer.features if self._uses_scorer and f not in scorer_names]
+        if unknown:  # checked before the store is stamped with the embedder
+            raise ClusterError(f"the story linker was trained for another embedder than {config.embedder!r} (it reads "
+                               f"{', '.join(unknown[:3])}); train one for it with bench/train_linker.py --embedder "
+                               f"{config.embedder} --out LINKER.json and pass Linker.load(LINKER.json) as linker=, "
+                               f"or keep the default embedder")
+        self._linker_cols = [all_names.index(f) for f in self.linker.features]
         self._scorer_cols = [scorer_names.index(f) for f in self.scorer.features] if self._uses_scorer else []
+        self.embedder = get_embedder(config.embedder)
+        self._check_store_embedder()
+        self.embeddings = EmbeddingCache(max_items=cache_articles)
         self._cache_articles = cache_articles
         self._empty()
         self._load()

@@ -206,6 +206,14 @@ def test_a_store_made_with_another_embedder_is_refused(tmp_path):
             StoryClusterer(store)
 
 
+def test_an_embedder_the_linker_was_not_trained_for_is_refused_before_the_store_is_stamped(tmp_path):
+    with Store(tmp_path / "s") as store:
+        with pytest.raises(ClusterError, match=r"trained for another embedder than 'minilm' \(it reads static_doc"):
+            StoryClusterer(store, ClusterConfig(embedder="minilm"))
+        assert store.db.execute("SELECT value FROM meta WHERE key = 'cluster_embedder'").fetchone() is None
+        StoryClusterer(store).add([art("a", BRIDGE_A, "2024-03-14")])  # the default embedder still may use it
+
+
 def test_shipped_linker_loads_and_its_probabilities_are_probabilities():
     linker = load_linker()
     assert isinstance(linker, Linker) and "day_gap" in linker.features
