@@ -51,6 +51,7 @@ from threadpoolctl import threadpool_limits
 
 from .article import Article
 from .dates import to_iso
+from .dedup import DedupConfig
 from .errors import SamestoryError
 from .features import (EMBEDDING_PARTS, ArticleProfile, PairText, article_profiles, feature_names, profile_features_many,
                        shared_counts_flat)
@@ -72,6 +73,11 @@ NAME_LOG_ROWS = 200_000
 NAMES_READ_KEPT = 200_000
 #: Stories whose member blocks (the first cut's arrays of their latest members, ~5 KB each) stay in memory.
 BLOCK_CACHE_STORIES = 20_000
+#: Titles at least this alike (character n-gram cosine) for a near-copy of a story member to join its story
+#: whatever the linker says (``StoryClusterer._copies``).
+COPY_TITLE_COSINE = 0.8
+#: ... by the near-copy engine's default rule on their shingles.
+COPY_RULE = DedupConfig()
 
 
 class ClusterError(SamestoryError):
@@ -650,6 +656,7 @@ class StoryClusterer:
                                f"{config.embedder} --out LINKER.json and pass Linker.load(LINKER.json) as linker=, "
                                f"or keep the default embedder")
         self._linker_cols = [all_names.index(f) for f in self.linker.features]
+        self._copy_cols = [all_names.index(f) for f in ("shingle_jaccard", "shingle_containment", "title_char_cos")]
         self._scorer_cols = [scorer_names.index(f) for f in self.scorer.features] if self._uses_scorer else []
         self.embedder = get_embedder(config.embedder)
         self._check_store_embedder()
@@ -995,15 +1002,28 @@ class StoryClusterer:
         owners, others = self.candidate_members(art, sids)
         if not others:
             return {}
-        prob = self.linker.probability(self.link_features(art, others)[:, self._linker_cols])
+        X = self.link_features(art, others)
+        prob = self.linker.probability(X[:, self._linker_cols])
         sigma = self.config.recency_sigma_days
         if sigma:
             gaps = np.array([art.day - o.day for o in others], dtype=np.float64)
             prob = prob * np.exp(-0.5 * (gaps / sigma) ** 2)
+        prob[self._copies(art, others, X)] = 1.0
         best: dict[int, float] = {}
         for sid, p in zip(owners, prob):
             best[sid] = max(best.get(sid, 0.0), float(p))
         return best
+
+    def _copies(self, art: StreamArticle, others: Sequence[StreamArticle], X: np.ndarray) -> np.ndarray:
+        """Which of ``others`` are copies of the article: near-copies by the near-copy engine's rule on their
+        shingles, under titles at least :data:`COPY_TITLE_COSINE` alike (a side without a title does not count
+        against it). A copy joins its story whatever the linker says: learned from streams where the only
+        identical texts weeks apart were template pages (a sign-in form, a paywall) collected for different
+        incidents, the linker gave a verbatim copy of an article 30 days later a probability near 0. The titles
+        tell those pages apart."""
+        jaccard, containment, title_cos = (X[:, col] for col in self._copy_cols)
+        smaller = np.minimum(len(art.profile.shingles), np.fromiter((len(o.profile.shingles) for o in others), np.int64))
+        return COPY_RULE.passes(jaccard, containment, smaller) & ~(title_cos < COPY_TITLE_COSINE)  # NaN: untitled
 
     # --- the stream -------------------------------------------------------------
 

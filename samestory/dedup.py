@@ -84,6 +84,11 @@ class DedupConfig:
         if not 0 < self.jaccard <= 1 or not 0 < self.containment <= 1:
             raise ValueError("jaccard and containment thresholds must be in (0, 1]")
 
+    def passes(self, jaccard, containment, smaller):
+        """The near-copy rule on a pair's shingle overlap; ``smaller``: the shingles of its smaller text. Numbers
+        give a bool, arrays (many pairs at once) an array of them."""
+        return (jaccard >= self.jaccard) | ((containment >= self.containment) & (smaller >= self.min_containment_shingles))
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -104,15 +109,11 @@ def verify(a: Fingerprint, b: Fingerprint, config: DedupConfig = DedupConfig()) 
     inter = intersection_size(a.shingles, b.shingles)
     j = inter / (na + nb - inter)
     c = inter / min(na, nb)
-    big_enough = min(na, nb) >= config.min_containment_shingles
-
-    def passes(jac: float, cont: float) -> bool:
-        return jac >= config.jaccard or (cont >= config.containment and big_enough)
-
-    near = passes(j, c)
+    near = config.passes(j, c, min(na, nb))
     if not near and config.edit_tolerant and (j >= config.jaccard / 2 or c >= config.containment / 2):
         # the same rule on counts that forgive isolated changed words (a copy with 2-5% of its words replaced)
-        near = passes(*edit_tolerant_overlap(a.shingles, a.positions, b.shingles, b.positions, config.fingerprint.shingle_words))
+        tolerant = edit_tolerant_overlap(a.shingles, a.positions, b.shingles, b.positions, config.fingerprint.shingle_words)
+        near = config.passes(*tolerant, min(na, nb))
     return Verdict(j, c, near)
 
 

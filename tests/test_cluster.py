@@ -81,6 +81,19 @@ def test_time_lowers_the_link_probability(tmp_path):
         assert c.link_probabilities(near, [sid])[sid] > c.link_probabilities(far, [sid])[sid]
 
 
+def test_a_copy_joins_its_story_whatever_the_gap_but_a_shared_template_under_other_titles_does_not(tmp_path):
+    """A verbatim copy months later is the same story (the linker alone, which learned that identical texts weeks
+    apart were template pages, said no); a sign-in page collected for two incidents is two stories."""
+    template = ("Sign in to your account to keep reading. Welcome back, please sign in. Why are we asking this? We "
+                "use your account details to show you local news and to protect our journalism from automated access.")
+    out = run(tmp_path / "s", [art("a", BRIDGE_A, "2024-03-14"), art("lib", LIBRARY, "2024-03-14"),
+                               art("page1", ("Two hurt in Kettle Harbour crash", template), "2024-03-20"),
+                               art("copy", BRIDGE_A, "2024-06-20"),
+                               art("page2", ("Ostvik council approves new budget", template), "2024-06-21")])
+    assert out["copy"] == "a"
+    assert out["page1"] == "page1" and out["page2"] == "page2"
+
+
 def test_a_hand_set_gaussian_time_profile_scales_the_link_probability(tmp_path):
     """``recency_sigma_days``: the learned probability times exp(-gap^2 / 2 sigma^2) (the studied alternative)."""
     with Store(tmp_path / "s") as store:
