@@ -16,12 +16,17 @@
    ``search_days``: what each article is compared with), the store directory's size once closed (database and vector index),
    bytes per article and peak RSS, so the growth of time per article with
    store size shows.
-3. **Held-out quality** (``--stream FILE``, JSONL with ``gold_story``): B-cubed
+3. **Copies join**: the GVA stream clustered, then verbatim copies of 100 of
+   its articles (with text), dated 0, 30, 90 and 400 days after their
+   originals, added to a copy of that store: how many join their original's
+   story (the rule that a near-copy of a compared member joins; before it the
+   linker alone let almost none past a few days).
+4. **Held-out quality** (``--stream FILE``, JSONL with ``gold_story``): B-cubed
    precision, recall and F1 of the shipped linker, one pass in date order.
    (The figures on the streams in ``shared/`` come from ``bench/train_linker.py``,
    which never scores a half it trained on.)
 
-    .venv/bin/python bench/cluster.py [--n 100000] [--stream held_out.jsonl] [--skip-split]
+    .venv/bin/python bench/cluster.py [--n 100000] [--stream held_out.jsonl] [--skip-split] [--skip-copies]
 """
 
 from __future__ import annotations
@@ -32,9 +37,11 @@ import json
 import os
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,7 +51,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from samestory.article import Article  # noqa: E402
-from samestory.cluster import StoryClusterer, article_day  # noqa: E402
+from samestory.cluster import StoryClusterer, article_day, iso_day  # noqa: E402
 from samestory.embed import sentences  # noqa: E402
 from samestory.store import Store  # noqa: E402
 from train_linker import bcubed, load_stream  # noqa: E402
@@ -149,6 +156,24 @@ def scale(n: int, run: int = 10_000) -> None:
         print(f"  overall: {n / total_secs:.0f} articles/s (opening and closing the store and loading its stories included)")
 
 
+def copies_join(arts: list[Article], n: int = 100, gaps: tuple[int, ...] = (0, 30, 90, 400)) -> None:
+    order = sorted(arts, key=lambda a: (article_day(a.date) or 0))
+    picks = random.Random(7).sample([a for a in order if a.text.strip() and article_day(a.date)], n)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        with Store(base) as store:
+            StoryClusterer(store).add(order)
+        for gap in gaps:
+            path = Path(tmp) / f"gap{gap}"
+            shutil.copytree(base, path)
+            copies = [replace(a, id=f"{a.id}#copy", date=iso_day(article_day(a.date) + gap)) for a in picks]
+            with Store(path) as store:
+                # the originals are stored: adding them again gives their stories as they are now (merges included)
+                got = dict(StoryClusterer(store).add(copies + picks))
+            joined = sum(got[c.id] == got[a.id] for c, a in zip(copies, picks))
+            print(f"  copies {gap:>3} days later: {joined} of {n} joined their original's story")
+
+
 def held_out(path: Path) -> None:
     rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
     from samestory.clean import clean_article
@@ -169,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=100_000, help="articles for the speed and scale run (0: skip)")
     ap.add_argument("--stream", type=Path, help="a held-out labelled stream to measure quality on")
     ap.add_argument("--skip-split", action="store_true")
+    ap.add_argument("--skip-copies", action="store_true")
     args = ap.parse_args(argv)
     print(f"samestory clustering bench: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     if args.stream:
@@ -177,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_split:
         print("\n1. split agreement on the GVA stream (shipped linker)")
         split_agreement(load_stream("gva")[0])
+    if not args.skip_copies:
+        print("\n3. verbatim copies of 100 GVA articles, some days after their originals")
+        copies_join(load_stream("gva")[0])
     if args.n:
         print(f"\n2. speed and scale: {args.n:,} articles in runs of 10,000 into one store")
         scale(args.n)
