@@ -144,9 +144,10 @@ class Linker:
         return 1.0 / (1.0 + np.exp(-self.trees.predict(X)))
 
     @classmethod
-    def load(cls, path: Path = LINKER_DIR / "linker.json") -> "Linker":
+    def load(cls, path: Path | str = LINKER_DIR / "linker.json") -> "Linker":
         from .scorer import FORMAT_VERSION, Trees
 
+        path = Path(path)
         if not path.is_file():
             raise ClusterError(f"no story linker model at {path}; reinstall samestory or run bench/train_linker.py")
         card = json.loads(path.read_text(encoding="utf-8"))
@@ -156,9 +157,10 @@ class Linker:
             trees = Trees(baseline=float(card["baseline"]), **{k: data[k] for k in Trees.ARRAYS})
         return cls(card["features"], trees, card["scorer_model"], card)
 
-    def save(self, path: Path = LINKER_DIR / "linker.json") -> None:
+    def save(self, path: Path | str = LINKER_DIR / "linker.json") -> None:
         from .scorer import FORMAT_VERSION, Trees
 
+        path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path.with_suffix(".npz"), **{k: getattr(self.trees, k) for k in Trees.ARRAYS})
         card = {"format": FORMAT_VERSION, "features": self.features, "scorer_model": self.scorer_model,

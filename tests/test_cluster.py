@@ -235,6 +235,15 @@ def test_shipped_linker_loads_and_its_probabilities_are_probabilities():
     assert np.all((p >= 0) & (p <= 1))
 
 
+def test_a_linker_saved_to_a_path_of_ones_own_loads_back_the_same(tmp_path):
+    """What bench/train_linker.py --out writes, for a clusterer on another embedder (``linker=``)."""
+    shipped = load_linker()
+    shipped.save(str(tmp_path / "mine.json"))
+    mine = Linker.load(str(tmp_path / "mine.json"))
+    X = np.random.default_rng(1).random((50, len(shipped.features)))
+    assert mine.features == shipped.features and np.array_equal(mine.probability(X), shipped.probability(X))
+
+
 def test_centroid_search_is_exact_and_holds_the_stories_of_the_search_window(tmp_path):
     """Stories leave the similarity search once their latest article is search_days older than the
     latest seen (rare names still find them); a reopened store holds the same ones as the run that
