@@ -133,8 +133,8 @@ def gold_pairs(arts: list[Article], gold: dict[str, str], foreign: list[Article]
         return np.vstack(c.rows), np.concatenate(c.labels)
 
 
-def fit(X: np.ndarray, y: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(random_state=seed, **TREE_PARAMS).fit(X, y)
+def fit(X: np.ndarray, y: np.ndarray, seed: int, weight: np.ndarray | None = None) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(random_state=seed, **TREE_PARAMS).fit(X, y, sample_weight=weight)
 
 
 def bcubed(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
@@ -222,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--embedder", default=ClusterConfig.embedder, choices=("static", "minilm", "use"),
                     help="article embedder of the clusterer (its centroids and the linker's similarity features); "
                          "the shipped linker is for the default, so others with --out or --no-write")
+    ap.add_argument("--late-positives", default="", metavar="DAYS,K",
+                    help="weigh the pairs of one gold story more than DAYS apart K times in training (follow-ups "
+                         "weeks later: an experiment, off by default)")
     ap.add_argument("--drop", default="", help="comma-separated linker features to leave out (ablations)")
     ap.add_argument("--gaussian", default="", metavar="SIGMAS",
                     help="also compare the learned time profile with hand-set Gaussian ones (Miranda et al. 2018): a "
@@ -238,6 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     drop = {"date_gap_days", "scorer_overall"} | {d for d in args.drop.split(",") if d}
     use = [n for n in names if n not in drop]
     cols = [names.index(n) for n in use]
+
+    def weights(X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        if not args.late_positives:
+            return None
+        days, k = (float(v) for v in args.late_positives.split(","))
+        return np.where((y == 1) & (X[:, use.index("day_gap")] > days), k, 1.0)
 
     streams = {n: load_stream(n) for n in NAMES}
     print(f"story linker training (bench/train_linker.py): seed {args.seed}, embedder {args.embedder}, "
@@ -259,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {}
     for h in (0, 1):
         train = [data[(n, 1 - h)] for n in NAMES]
-        model = fit(np.vstack([d[1] for d in train]), np.concatenate([d[2] for d in train]), args.seed)
+        X_train, y_train = np.vstack([d[1] for d in train]), np.concatenate([d[2] for d in train])
+        model = fit(X_train, y_train, args.seed, weights(X_train, y_train))
         linker = to_linker(model, use, {})
         for name in NAMES:
             part, X, y = data[(name, h)]
@@ -295,10 +305,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         X = np.vstack([d[1] for d in data.values()])
         y = np.concatenate([d[2] for d in data.values()])
-        model = fit(X, y, args.seed)
+        model = fit(X, y, args.seed, weights(X, y))
         card = {"trained_by": "bench/train_linker.py", "seed": args.seed, "pairs": int(len(y)),
                 "streams": list(NAMES), "trees": f"scikit-learn {sklearn_version} HistGradientBoostingClassifier",
-                "figures_held_out_half": figures, "embedder": args.embedder}
+                "figures_held_out_half": figures, "embedder": args.embedder,
+                **({"late_positives": args.late_positives} if args.late_positives else {})}
         out = args.out or LINKER_DIR / "linker.json"
         to_linker(model, use, card).save(out)
         print(f"\nwrote {out} and {out.with_suffix('.npz')}")
