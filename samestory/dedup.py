@@ -109,11 +109,11 @@ def verify(a: Fingerprint, b: Fingerprint, config: DedupConfig = DedupConfig()) 
     inter = intersection_size(a.shingles, b.shingles)
     j = inter / (na + nb - inter)
     c = inter / min(na, nb)
-    near = config.passes(j, c, min(na, nb))
+    near = bool(config.passes(j, c, min(na, nb)))
     if not near and config.edit_tolerant and (j >= config.jaccard / 2 or c >= config.containment / 2):
         # the same rule on counts that forgive isolated changed words (a copy with 2-5% of its words replaced)
         tolerant = edit_tolerant_overlap(a.shingles, a.positions, b.shingles, b.positions, config.fingerprint.shingle_words)
-        near = config.passes(*tolerant, min(na, nb))
+        near = bool(config.passes(*tolerant, min(na, nb)))
     return Verdict(j, c, near)
 
 
