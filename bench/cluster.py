@@ -168,8 +168,10 @@ def copies_join(arts: list[Article], n: int = 100, gaps: tuple[int, ...] = (0, 3
             shutil.copytree(base, path)
             copies = [replace(a, id=f"{a.id}#copy", date=iso_day(article_day(a.date) + gap)) for a in picks]
             with Store(path) as store:
-                # the originals are stored: adding them again gives their stories as they are now (merges included)
-                got = dict(StoryClusterer(store).add(copies + picks))
+                clusterer = StoryClusterer(store)
+                clusterer.add(copies)
+                # all stored now: adding them again gives the stories as they are after the run (merges included)
+                got = dict(clusterer.add(copies + picks))
             joined = sum(got[c.id] == got[a.id] for c, a in zip(copies, picks))
             print(f"  copies {gap:>3} days later: {joined} of {n} joined their original's story")
 
