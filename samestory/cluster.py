@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import hashlib
 import itertools
 import json
 import math
@@ -79,9 +78,6 @@ BLOCK_CACHE_STORIES = 20_000
 #: probability 1 whatever the linker says (``StoryClusterer._copies``).
 COPY_RULE = DedupConfig()
 COPY_TITLE_COSINE = 0.8
-#: At most this many earlier articles with an article's copy key (its exact text), beyond the members compared,
-#: are checked as copies of it (``StoryClusterer._copied``).
-COPIED_MEMBERS = 2
 
 
 class ClusterError(SamestoryError):
@@ -621,15 +617,6 @@ def analyse_encoded(texts: Sequence[PairText], embedder, cache=None) -> list[tup
     return out
 
 
-def _copy_key(profile: ArticleProfile) -> int | None:
-    """A signed 64-bit key of the article's normalised text (its set of shingles): equal for exact copies up to
-    case, punctuation and spacing; None for a text too short to shingle."""
-    if not len(profile.shingles):
-        return None
-    digest = hashlib.blake2b(np.unique(profile.shingles).astype("<u8").tobytes(), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
-
-
 def _head(art: "StreamArticle") -> tuple[np.ndarray, int, np.ndarray]:
     """What :func:`decode_head` reads from a stored analysis, of an article in memory."""
     return art.vectors.doc, len(art.profile.names), art.profile.name_ids
@@ -811,9 +798,8 @@ class StoryClusterer:
             vars(placed)["name_ids"] = profile.name_ids
         return StreamArticle(seq, article_id, day, assumed, placed, vectors)
 
-    def _member(self, key: int, keep: bool = True) -> StreamArticle:
-        """A story member's analysis: from memory, else as stored (``link_profiles``), else analysed again
-        (and stored, unless ``keep`` is false: an older member met once, through its copy key)."""
+    def _member(self, key: int) -> StreamArticle:
+        """A story member's analysis: from memory, else as stored (``link_profiles``), else analysed again."""
         art = self._articles.get(key)
         if art is not None:
             self._articles.move_to_end(key)
@@ -825,11 +811,10 @@ class StoryClusterer:
         if decoded is None:  # a store from before link_profiles, or analysed under another IDF table
             (article,) = self.store.articles([key])
             ((_, data, decoded),) = self._analyse([article])
-            if keep and self.store.db.in_transaction:
+            if self.store.db.in_transaction:
                 self.store.db.execute("INSERT OR REPLACE INTO link_profiles(seq, data) VALUES (?, ?)", (key, data))
         art = self._placed(key, day, bool(assumed), (article_id, data, decoded))
-        if keep:
-            self._remember(art)
+        self._remember(art)
         return art
 
     def _remember(self, art: StreamArticle) -> None:
@@ -1015,43 +1000,21 @@ class StoryClusterer:
         return block
 
     def link_probabilities(self, art: StreamArticle, sids: Sequence[int]) -> dict[int, float]:
-        """Best link probability of the article to each story (over its scored members); 1 for a story holding a
-        copy of the article, among those members or found by its copy key."""
+        """Best link probability of the article to each story (over its scored members)."""
         owners, others = self.candidate_members(art, sids)
-        prob, copy = np.zeros(0), np.zeros(0, dtype=bool)
-        if others:
-            X = self.link_features(art, others)
-            prob = self.linker.probability(X[:, self._linker_cols])
-            sigma = self.config.recency_sigma_days
-            if sigma:
-                gaps = np.array([art.day - o.day for o in others], dtype=np.float64)
-                prob = prob * np.exp(-0.5 * (gaps / sigma) ** 2)
-            copy = self._copies(art, others, X)
-            prob[copy] = 1.0
-        if not copy.any():  # no copy among them: one of an older member, or of a story not found?
-            copied = self._copied(art, {o.key for o in others})
-            if copied:
-                extra = [self._member(key, keep=False) for key in copied]
-                is_copy = self._copies(art, extra, self.link_features(art, extra))
-                owners = owners + [sid for sid, c in zip(copied.values(), is_copy) if c]
-                prob = np.concatenate([prob, np.ones(int(is_copy.sum()))])
+        if not others:
+            return {}
+        X = self.link_features(art, others)
+        prob = self.linker.probability(X[:, self._linker_cols])
+        sigma = self.config.recency_sigma_days
+        if sigma:
+            gaps = np.array([art.day - o.day for o in others], dtype=np.float64)
+            prob = prob * np.exp(-0.5 * (gaps / sigma) ** 2)
+        prob[self._copies(art, others, X)] = 1.0
         best: dict[int, float] = {}
         for sid, p in zip(owners, prob):
             best[sid] = max(best.get(sid, 0.0), float(p))
         return best
-
-    def _copied(self, art: StreamArticle, compared: set[int]) -> dict[int, int]:
-        """The latest :data:`COPIED_MEMBERS` clustered articles with the article's copy key (the same text,
-        normalised) that are not among the members compared, with their stories: an exact copy meets what it
-        copies even outside a story's latest members, or in a story the candidate search did not find."""
-        key = _copy_key(art.profile)
-        if key is None:
-            return {}
-        seqs = [seq for (seq,) in self.store.db.execute(
-            "SELECT seq FROM copy_keys WHERE key = ? ORDER BY seq DESC LIMIT ?", (key, COPIED_MEMBERS + len(compared)))
-            if seq not in compared][:COPIED_MEMBERS]
-        story_of = self._stories_of(seqs)
-        return {seq: story_of[seq] for seq in seqs if seq in story_of}
 
     def _copies(self, art: StreamArticle, others: Sequence[StreamArticle], X: np.ndarray) -> np.ndarray:
         """Which of ``others`` are copies of the article: near-copies by the near-copy engine's rule on their
@@ -1161,9 +1124,6 @@ class StoryClusterer:
         if art.key in self._drop_old_profiles(self._stories[sid], latest_before | {art.key}):
             self.store.db.execute("INSERT OR REPLACE INTO link_profiles(seq, data) VALUES (?, ?)", (art.key, done[1]))
             self._remember(art)  # (an article older than its story's latest members is never compared with)
-        key = _copy_key(art.profile)
-        if key is not None:
-            self.store.db.execute("INSERT OR REPLACE INTO copy_keys(seq, key) VALUES (?, ?)", (art.key, key))
         self._count_names(art.profile.names)
         for name in art.profile.names:
             if self._name_df[name] <= NAME_POSTINGS_MAX:

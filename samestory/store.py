@@ -133,15 +133,6 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX name_log_seq ON name_log(seq);
     """,
-    # 5 -> 6: a key of each clustered article's text (its normalised shingles), so that an exact copy finds
-    # the articles it copies however old they are or whichever story members are compared (samestory.cluster).
-    """
-    CREATE TABLE copy_keys (
-        seq INTEGER PRIMARY KEY REFERENCES articles(seq) ON DELETE CASCADE,
-        key INTEGER NOT NULL
-    );
-    CREATE INDEX copy_keys_key ON copy_keys(key);
-    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -94,20 +94,6 @@ def test_a_copy_joins_its_story_whatever_the_gap_but_a_shared_template_under_oth
     assert out["page1"] == "page1" and out["page2"] == "page2"
 
 
-def test_an_exact_copy_finds_its_original_outside_the_members_compared(tmp_path, monkeypatch):
-    """Only a story's latest member is compared here (``members=1``): the copy of its first article meets a
-    rewording of it, 200 days apart, which the linker does not join; the copy key finds the original."""
-    config = ClusterConfig(members=1)
-    stream = [art("a", BRIDGE_A, "2024-03-14"), art("b", BRIDGE_B, "2024-03-15"),
-              art("copy", (BRIDGE_A[0], BRIDGE_A[1].upper()), "2024-09-30")]  # case does not make another text
-    out = run(tmp_path / "s", stream, config)
-    assert out["a"] == out["b"] == out["copy"] == "a"
-    with Store(tmp_path / "s") as store:  # the story's latest member keeps its analysis; the original's was read, not kept
-        assert {seq for (seq,) in store.db.execute("SELECT seq FROM link_profiles")} == {3}
-    monkeypatch.setattr(StoryClusterer, "_copied", lambda self, art, compared: {})
-    assert run(tmp_path / "without", stream, config)["copy"] == "copy"
-
-
 def test_a_hand_set_gaussian_time_profile_scales_the_link_probability(tmp_path):
     """``recency_sigma_days``: the learned probability times exp(-gap^2 / 2 sigma^2) (the studied alternative)."""
     with Store(tmp_path / "s") as store:
