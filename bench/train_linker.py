@@ -50,7 +50,7 @@ from samestory.article import Article  # noqa: E402
 from samestory.clean import clean_article  # noqa: E402
 from samestory.cluster import LINKER_DIR, ClusterConfig, Linker, StoryClusterer, iso_day, link_feature_names  # noqa: E402
 from samestory.embed import EmbeddingCache  # noqa: E402
-from samestory.scorer import Trees  # noqa: E402
+from samestory.scorer import MODEL_EMBEDDERS, Trees  # noqa: E402
 from samestory.store import Store  # noqa: E402
 
 STREAMS = REPO.parent / "shared" / "data" / "stories"
@@ -78,10 +78,11 @@ def half_of(story: str) -> int:
 
 class _GoldLinker(Linker):
     """Placeholder: the gold-forced pass scores nothing. It lists every feature, so that the pass computes them
-    all; the scorer's estimate only for the static embedder (the scorer model's features are static ones)."""
+    all; the scorer's estimate only when the scorer model is made of this embedder's features."""
 
     def __init__(self, embedder: str):
-        super().__init__([f for f in link_feature_names(embedder) if embedder == "static" or f != "scorer_overall"],
+        scorer_fits = MODEL_EMBEDDERS[SCORER_MODEL] == (embedder,)
+        super().__init__([f for f in link_feature_names(embedder) if scorer_fits or f != "scorer_overall"],
                          None, SCORER_MODEL, {})
 
 
