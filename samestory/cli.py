@@ -483,6 +483,50 @@ def story(
 
 @app.command(epilog=(
     "Examples:\n\n"
+    "  samestory remove --store news.store 3f2a9c0d1e2b4a5c 77d01c9e4b2a6f10\n\n"
+    "  samestory remove --store news.store --ids takedowns.txt"
+))
+def remove(
+    article_ids: Optional[List[str]] = typer.Argument(None, metavar="ID...", help="Ids of the articles to remove."),
+    store: Path = typer.Option(..., "--store", metavar="DIR", help="The store to remove them from (filled by 'cluster --store', 'dedup --store' or 'serve')."),
+    ids_file: Optional[str] = typer.Option(None, "--ids", metavar="FILE", help="Also the ids in this file, one a line ('-': standard input)."),
+) -> None:
+    """Remove articles from a store: from its stories and near-copy groups too.
+
+    A story loses the article from its size, centroid, days and name counts,
+    and is deleted when no article is left (a story keeps its id when its
+    first article goes); a near-copy group is re-formed from the members
+    left. All the given ids go in one transaction, or none. An id not in the
+    store is reported on standard error and skipped (exit status 1). Stop a
+    running 'serve' on the store first: it keeps its stories in memory.
+    """
+    from .cluster import ClusterError, remove_articles
+    from .store import Store, StoreError
+
+    ids = list(article_ids or [])
+    if ids_file is not None:
+        try:
+            text = sys.stdin.read() if ids_file == "-" else Path(ids_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise typer.BadParameter(f"{ids_file}: cannot read it ({exc})", param_hint="--ids") from None
+        ids += [line.strip() for line in text.splitlines() if line.strip()]
+    if not ids:
+        raise typer.BadParameter("give article ids, or --ids FILE", param_hint="ID...")
+    try:
+        with Store(store, create=False) as st:
+            removed = set(remove_articles(st, ids))
+    except (StoreError, ClusterError, SamestoryError) as exc:
+        _err.print(f"samestory: error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    unknown = [i for i in dict.fromkeys(ids) if i not in removed]
+    for article_id in unknown:
+        _err.print(f"samestory: error: {store}: no article {article_id!r}", markup=False)
+    _err.print(f"samestory: removed {len(removed)} article{'s' if len(removed) != 1 else ''} from {store}", markup=False)
+    raise typer.Exit(1 if unknown else 0)
+
+
+@app.command(epilog=(
+    "Examples:\n\n"
     "  samestory serve --store news.store             (then open http://127.0.0.1:8000/)\n\n"
     "  SAMESTORY_TOKEN=secret samestory serve --store news.store --port 8080"
 ))

@@ -1229,6 +1229,87 @@ class StoryClusterer:
             if sid in self._index:
                 self._index_story(self._stories[sid])
 
+    # --- removing ---------------------------------------------------------------
+
+    def remove(self, article_ids: Iterable[str]) -> list[str]:
+        """Remove articles from the store and from their stories; return the ids removed (unknown ids are skipped).
+
+        Each story loses the article's vector from its centroid, its size and
+        its days shrink to the members left, and the article's names no longer
+        count towards name rarity; a story left without members is deleted
+        (with the stories once merged into it). A story keeps its id when its
+        first article goes. The article's near-copy fingerprints and group go
+        too (:meth:`samestory.dedup.NearCopyIndex.remove`). All in one
+        transaction: a failure or a crash removes none of them.
+        """
+        from .dedup import NearCopyIndex
+
+        removed: list[str] = []
+        try:
+            with self.store.transaction() as db:
+                near: NearCopyIndex | None = None
+                touched: set[int] = set()
+                for article_id in dict.fromkeys(article_ids):
+                    seq = self.store.article_seq(article_id)
+                    if seq is None:
+                        continue
+                    sid = self._stories_of([seq]).get(seq)
+                    if sid is not None:
+                        self._leave(sid, self._member(seq))
+                        touched.add(sid)
+                    if db.execute("SELECT 1 FROM fingerprints WHERE seq = ?", (seq,)).fetchone():
+                        near = near or NearCopyIndex.for_store(self.store)
+                        near.remove(article_id)
+                    else:
+                        self.store.delete_article(seq)
+                    removed.append(article_id)
+                for sid in touched:
+                    self._settle(sid)
+                self._write_names()
+        except BaseException:
+            self._reload()  # rolled back: forget what it did in memory too
+            raise
+        if removed:
+            self._archive.save(self.index_path, self._stamp())
+        return removed
+
+    def _leave(self, sid: int, art: StreamArticle) -> None:
+        """Take the article out of its story in memory and out of the story tables (its article row stays)."""
+        story = self._with_members(self._stories[sid])
+        story.members.remove((art.day, art.key))
+        story.vec_sum = story.vec_sum - art.vectors.doc.astype(np.float32)
+        story._centroid = None
+        self._blocks.pop(sid, None)
+        self._story_of.pop(art.key, None)
+        self._articles.pop(art.key, None)
+        self._n_clustered -= 1
+        for name in art.profile.names:
+            self._name_df[name] = self._name_df.get(name, 0) - 1
+            self._new_df[name] = self._new_df.get(name, 0) - 1
+            if art.key in self._name_log.get(name, ()):
+                self._name_log[name].remove(art.key)
+                self._name_log_rows -= 1
+        self._new_names = [row for row in self._new_names if row[1] != art.key]
+        self._names_read.clear()
+        self.store.db.executemany("DELETE FROM article_names WHERE name = ? AND seq = ?",
+                                  [(name, art.key) for name in art.profile.names])
+        self.store.db.execute("DELETE FROM story_members WHERE seq = ?", (art.key,))
+
+    def _settle(self, sid: int) -> None:
+        """Write a story that lost members: its new days, size and centroid; deleted when none are left."""
+        story = self._stories[sid]
+        if story.members:
+            story.first_day, story.last_day = story.members[0][0], max(day for day, _ in story.members)
+            self._save_story(story)
+            return
+        self.store.db.execute(
+            "WITH RECURSIVE gone(story) AS (SELECT ? UNION SELECT s.story FROM stories s JOIN gone g ON s.merged_into = g.story) "
+            "DELETE FROM stories WHERE story IN gone", (sid,))
+        del self._stories[sid]
+        self._by_last_day.remove(sid)
+        self._index.remove(sid)
+        self._archive.remove(sid)
+
     # --- reading ----------------------------------------------------------------
 
     def story_count(self) -> int:
@@ -1266,3 +1347,29 @@ __all__ = [
     "link_feature_names",
     "load_linker",
 ]
+
+
+def remove_articles(store, article_ids: Iterable[str], linker: Linker | None = None) -> list[str]:
+    """Remove articles from a store, whatever filled it; return the ids removed (unknown ids are skipped).
+
+    In a store with stories, :meth:`StoryClusterer.remove` (the stories lose them too; ``linker``: the one
+    the stories were made with, when not the shipped one); else only from the near-copy index. One transaction.
+    """
+    from .dedup import NearCopyIndex
+    from .embed import embedder_key
+
+    ids = list(dict.fromkeys(article_ids))
+    row = store.db.execute("SELECT value FROM meta WHERE key = 'cluster_embedder'").fetchone()
+    if row is not None:
+        key = embedder_key(row[0])
+        if key is None:
+            raise ClusterError(f"{store.path}: its stories were made with the {row[0]} embedder, which this "
+                               "samestory does not have")
+        return StoryClusterer(store, ClusterConfig(embedder=key), linker=linker).remove(ids)
+    removed = []
+    with store.transaction():
+        near = NearCopyIndex.for_store(store)
+        for article_id in ids:
+            if near.remove(article_id):
+                removed.append(article_id)
+    return removed

@@ -548,6 +548,8 @@ class NearCopyIndex:
         with self.store.transaction() as db:
             for article, fp in items:
                 seq, new = self.store.add_article(article)
+                if not new and db.execute("SELECT 1 FROM fingerprints WHERE seq = ?", (seq,)).fetchone() is None:
+                    new = True  # stored by another stage (clustering), never indexed here: index it now
                 if new:
                     db.execute(
                         "INSERT INTO fingerprints(seq, content_hash, n_shingles, signature) VALUES (?,?,?,?)",
@@ -722,11 +724,31 @@ class NearCopyIndex:
 
     # removing
 
+    @classmethod
+    def for_store(cls, store: Store) -> "NearCopyIndex":
+        """The index with the fingerprint settings the store's fingerprints were made with (default thresholds)."""
+        row = store.db.execute("SELECT value FROM meta WHERE key = 'fingerprint_config'").fetchone()
+        if row is None:
+            return cls(store)
+        try:
+            fingerprint = FingerprintConfig(**json.loads(row[0]))
+        except (TypeError, ValueError):
+            return cls(store)  # the constructor says what is wrong with it
+        return cls(store, DedupConfig(fingerprint=fingerprint))
+
     def remove(self, article_id: str) -> bool:
-        """Remove an article; its group is re-formed from the members left. False if unknown."""
+        """Remove an article; its group is re-formed from the members left. False if unknown.
+
+        An article in a story is refused (:class:`SamestoryError`): remove it with
+        :meth:`samestory.cluster.StoryClusterer.remove`, which also takes it out of its story
+        (size, centroid, name counts) and then calls this.
+        """
         seq = self.store.article_seq(article_id)
         if seq is None:
             return False
+        if self.store.db.execute("SELECT 1 FROM story_members WHERE seq = ?", (seq,)).fetchone():
+            raise SamestoryError(f"{self.store.path}: article {article_id} belongs to a story; remove it with "
+                                 "StoryClusterer.remove or `samestory remove`, which also update its story")
         with self.store.transaction() as db:
             row = db.execute("SELECT grp FROM near_groups WHERE seq = ?", (seq,)).fetchone()
             members = [s for (s,) in db.execute("SELECT seq FROM near_groups WHERE grp = ? AND seq != ? ORDER BY seq", (row[0] if row else -1, seq))]

@@ -134,6 +134,7 @@ class MiniLMEmbedder:
     float rounding.
     """
 
+    name = "minilm-l6-v2-int8"  # with the default window (another window names its vectors apart)
     dim = 384
 
     def __init__(self, model_path: str | Path | None = None, tokenizer_path: str | Path | None = None, *,
@@ -328,6 +329,12 @@ _FACTORIES: dict[str, Callable[[], Embedder]] = {
     "use": USEEmbedder,
     "static": StaticEmbedder,
 }
+
+
+def embedder_key(model_name: str) -> str | None:
+    """The short name :func:`get_embedder` takes of the embedder whose vectors are called ``model_name``
+    (what a store records), without loading it; None if no shipped embedder makes them."""
+    return next((key for key, cls in _FACTORIES.items() if getattr(cls, "name", None) == model_name), None)
 
 
 @lru_cache(maxsize=None)

@@ -289,6 +289,11 @@ def create_app(store_dir: str | os.PathLike[str], token: str | None = None, max_
                 "WHERE a.id = ?", (article_id,)).fetchone()
         return {**_article_json(article), "story": row[0] if row else None}
 
+    @app.delete("/api/articles/{article_id:path}", tags=["articles"], dependencies=[Depends(require_token)],
+                summary="Remove an article: from its story and near-copy group too")
+    async def delete_article(article_id: str) -> dict:
+        return await _run_locked(_remove, state, article_id)
+
     @app.get("/api/stories", tags=["stories"], summary="Stories, paged and filtered")
     def list_stories(
         page: int = Query(1, ge=1, description="Page number, from 1"),
@@ -527,6 +532,21 @@ def _add(state: _State, items: list, clean: bool):
     titles = {a.id: a.title for a in articles}
     return {"added": len(rows), "articles": [{"id": aid, "story": sid, "title": titles.get(aid)} for aid, sid in rows],
             "errors": errors}
+
+
+def _remove(state: _State, article_id: str) -> dict:
+    """Remove one article through the service's own clusterer (its stories in memory stay true)."""
+    from .cluster import ClusterError
+    from .store import StoreError
+
+    with state.lock:
+        if state.store.article_seq(article_id) is None:
+            raise ApiError(404, f"no article {article_id!r}")
+        try:
+            state.clusterer().remove([article_id])
+        except (StoreError, ClusterError, SamestoryError) as exc:
+            raise ApiError(503, f"the store cannot remove the article now: {exc}") from None
+    return {"removed": article_id}
 
 
 def run(store_dir: str | os.PathLike[str], host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,

@@ -150,6 +150,7 @@ class Store:
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True, timeout: float = 30.0):
         self.path = Path(path)
         self.db_path = self.path / DB_NAME
+        self._depth = 0  # transactions open inside the outer one (savepoints)
         if not self.db_path.exists():
             if not create:
                 raise StoreError(f"{self.path}: no samestory store here (no {DB_NAME})")
@@ -215,7 +216,27 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE: a second writer waits, then fails clearly)."""
+        """One write transaction (BEGIN IMMEDIATE: a second writer waits, then fails clearly).
+
+        Inside another transaction it is a savepoint: an error undoes its own
+        changes only, and the rest is committed (or not) with the outer one,
+        so a step that is a transaction of its own can also be part of a larger one.
+        """
+        if self.db.in_transaction:
+            name = f"nested_{self._depth}"
+            self._depth += 1
+            self.db.execute(f"SAVEPOINT {name}")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute(f"ROLLBACK TO {name}")
+                self.db.execute(f"RELEASE {name}")
+                raise
+            else:
+                self.db.execute(f"RELEASE {name}")
+            finally:
+                self._depth -= 1
+            return
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:

@@ -225,6 +225,27 @@ def test_cluster_batch_and_store_then_stories(examples, tmp_path):
     assert set(story) == {"story", "headline", "summary", "first_seen", "last_seen", "sources", "articles", "size"}
 
 
+def test_remove_takes_articles_out_of_the_store_and_its_stories(examples, tmp_path):
+    store = tmp_path / "news.store"
+    result = runner.invoke(app, ["cluster", "--store", str(store), *map(str, examples), "-q"])
+    assert result.exit_code == 0, result.output
+    a, b = (json.loads(line)["id"] for line in result.stdout.splitlines())
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{a}\n\nno-such-id\n", encoding="utf-8")
+    result = runner.invoke(app, ["remove", "--store", str(store), "--ids", str(ids)])
+    assert result.exit_code == 1 and "no-such-id" in result.output and "removed 1 article " in result.output
+    out = tmp_path / "stories.jsonl"
+    assert runner.invoke(app, ["stories", "--store", str(store), "-o", str(out)]).exit_code == 0
+    (story,) = read_rows(out)
+    assert story["articles"] == [b] and story["size"] == 1
+    result = runner.invoke(app, ["remove", "--store", str(store), b])
+    assert result.exit_code == 0 and "removed 1 article " in result.output
+    assert runner.invoke(app, ["stories", "--store", str(store)]).stdout.strip() == ""
+    assert runner.invoke(app, ["remove", "--store", str(store)]).exit_code == 2  # no ids
+    missing = runner.invoke(app, ["remove", "--store", str(tmp_path / "nowhere"), a])
+    assert missing.exit_code == 1 and "no samestory store here" in missing.output
+
+
 def test_stories_needs_an_existing_store(tmp_path):
     result = runner.invoke(app, ["stories", "--store", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "no samestory store here" in result.output

@@ -528,3 +528,100 @@ def test_opening_a_store_reads_stories_but_not_their_members(tmp_path):
             "SELECT seq FROM story_members WHERE story = ? ORDER BY day, seq", (bridge.sid,))]
         assert len(bridge.members) == 2 == store.db.execute("SELECT size FROM stories WHERE story = ?", (bridge.sid,)).fetchone()[0]
         assert c._n_clustered == 4
+
+
+def _story_state(store):
+    """Each live story's (size, members, vec_sum) and the name counts, as stored."""
+    stories = {sid: (size, np.frombuffer(vec, np.float32)) for sid, size, vec in
+               store.db.execute("SELECT story, size, vec_sum FROM stories WHERE merged_into IS NULL")}
+    members: dict[int, list[str]] = {}
+    for sid, aid in store.db.execute("SELECT m.story, a.id FROM story_members m JOIN articles a USING (seq) ORDER BY a.id"):
+        members.setdefault(sid, []).append(aid)
+    names = dict(store.db.execute("SELECT name, df FROM name_df WHERE df > 0"))
+    return stories, members, names
+
+
+def test_removing_articles_takes_them_out_of_their_stories_as_if_never_added(tmp_path):
+    """Removed articles leave their story's size, centroid sum, days and the name counts as the members left
+    make them; a story left empty is deleted, and the same articles added again find their stories."""
+    from samestory.dedup import NearCopyIndex
+
+    bridge_c = art("c", (BRIDGE_A[0], BRIDGE_B[1] + " Tolls return on Monday."), "2024-03-16")
+    articles = [art("a", BRIDGE_A, "2024-03-14"), art("lib", LIBRARY, "2024-03-14"), art("b", BRIDGE_B, "2024-03-15"),
+                bridge_c, art("fire", FIRE, "2024-03-16")]
+    kept = [a for a in articles if a.id not in ("a", "lib")]
+    path = tmp_path / "s"
+    with Store(path) as store:
+        c = StoryClusterer(store)
+        before = dict(c.add(articles))
+        assert before["a"] == before["b"] == before["c"] == "a" and before["lib"] == "lib"
+        list(NearCopyIndex(store).add(articles))
+        assert c.remove(["a", "lib", "nope"]) == ["a", "lib"]
+        assert store.integrity_check() == [] and store.article_seq("a") is None
+        stories, members, names = _story_state(store)
+        assert sorted(members.values()) == [["b", "c"], ["fire"]]
+        assert c.story_count() == 2
+    # the same state as clustering only the articles kept (the story keeps the id of its removed first article)
+    with Store(tmp_path / "fresh") as fresh:
+        StoryClusterer(fresh).add(kept)
+        f_stories, f_members, f_names = _story_state(fresh)
+    with Store(path) as store:
+        stories, members, names = _story_state(store)
+        assert names == f_names
+        by_members = {tuple(m): stories[sid] for sid, m in members.items()}
+        for sid, m in f_members.items():
+            size, vec = by_members[tuple(m)]
+            assert size == f_stories[sid][0] == len(m)
+            np.testing.assert_allclose(vec, f_stories[sid][1], atol=1e-5)
+        days = store.db.execute("SELECT s.id, s.first_day FROM stories s WHERE s.merged_into IS NULL ORDER BY s.id").fetchall()
+        assert days == [("a", article_day("2024-03-15")), ("fire", article_day("2024-03-16"))]
+        # removed articles come back into the stories they belong to (the library story anew)
+        out = dict(StoryClusterer(store).add(articles))
+        assert out["a"] == "a" and out["lib"] == "lib" and store.integrity_check() == []
+
+
+def test_a_removal_that_fails_half_way_removes_nothing(tmp_path, monkeypatch):
+    from samestory.dedup import NearCopyIndex
+
+    path = tmp_path / "s"
+    articles = [art("a", BRIDGE_A, "2024-03-14"), art("b", BRIDGE_B, "2024-03-15"), art("lib", LIBRARY, "2024-03-15")]
+    with Store(path) as store:
+        StoryClusterer(store).add(articles)
+        list(NearCopyIndex(store).add(articles))
+        before = _story_state(store)
+        c = StoryClusterer(store)
+        real = NearCopyIndex.remove
+
+        def fail_on_lib(self, article_id):
+            if article_id == "lib":
+                raise RuntimeError("crash")
+            return real(self, article_id)
+
+        monkeypatch.setattr(NearCopyIndex, "remove", fail_on_lib)
+        with pytest.raises(RuntimeError):
+            c.remove(["a", "lib"])
+        assert c.story_count() == 2  # memory rolled back with the transaction
+        assert store.count() == 3 and store.integrity_check() == []
+        after = _story_state(store)
+        assert after[1] == before[1] and after[2] == before[2]
+        monkeypatch.undo()
+        assert c.remove(["a"]) == ["a"] and dict(c.add([art("a2", BRIDGE_A, "2024-03-16")]))["a2"] == "a"
+
+
+def test_the_near_copy_index_refuses_to_remove_an_article_of_a_story(tmp_path):
+    from samestory.cluster import remove_articles
+    from samestory.dedup import NearCopyIndex
+    from samestory.errors import SamestoryError
+
+    articles = [art("a", BRIDGE_A, "2024-03-14"), art("lib", LIBRARY, "2024-03-14")]
+    with Store(tmp_path / "s") as store:
+        StoryClusterer(store).add(articles)
+        list(NearCopyIndex(store).add(articles))
+        with pytest.raises(SamestoryError, match="belongs to a story"):
+            NearCopyIndex(store).remove("a")
+        assert remove_articles(store, ["a", "zzz"]) == ["a"]
+        assert [r["articles"] for r in story_rows(store)] == [["lib"]]
+    with Store(tmp_path / "dedup-only") as store:  # a store without stories: the near-copy index alone
+        list(NearCopyIndex(store).add(articles))
+        assert remove_articles(store, ["lib"]) == ["lib"] and store.count() == 1
+        assert store.db.execute("SELECT value FROM meta WHERE key = 'cluster_embedder'").fetchone() is None

@@ -129,6 +129,30 @@ def test_store_remove_reforms_the_group(tmp_path):
         assert store.integrity_check() == []
 
 
+def test_articles_another_stage_stored_are_indexed_when_first_seen_here(tmp_path):
+    """A store shared with clustering: articles it stored first get fingerprints when dedup first sees them."""
+    with Store(tmp_path / "s") as store:
+        with store.transaction():
+            store.add_article(art("a", STORY, "2024-03-15"))  # as `cluster --store` stores it: no fingerprint
+        index = NearCopyIndex(store)
+        added = list(index.add([art("a", STORY, "2024-03-15"), art("c", STORY[1:], "2024-03-16")]))
+        assert [(a.id, new) for a, _, new in added] == [("a", True), ("c", True)]
+        assert {r.id: r.duplicate_of for r in index.rows()} == {"a": None, "c": "a"}
+        assert [(a.id, new) for a, _, new in index.add([art("a", STORY, "2024-03-15")])] == [("a", False)]
+
+
+def test_an_index_for_a_store_takes_the_fingerprint_settings_it_was_made_with(tmp_path):
+    from samestory.fingerprint import FingerprintConfig
+
+    other = DedupConfig(fingerprint=FingerprintConfig(shingle_words=4))
+    with Store(tmp_path / "s") as store:
+        list(NearCopyIndex(store, other).add([art("a", STORY), art("b", STORY[:2])]))
+        with pytest.raises(SamestoryError):
+            NearCopyIndex(store)
+        index = NearCopyIndex.for_store(store)
+        assert index.config.fingerprint == other.fingerprint and index.remove("b") and store.count() == 1
+
+
 def test_store_refuses_other_fingerprint_settings(tmp_path):
     from samestory.fingerprint import FingerprintConfig
 

@@ -115,16 +115,18 @@ def _writing_routes(app) -> list[str]:
 ], ids=["none", "empty", "bearer-only", "wrong", "longer", "shorter", "basic", "no-scheme", "other-header"])
 def test_every_writing_endpoint_needs_the_right_token(client, headers):
     routes = _writing_routes(client.app)
-    assert routes == ["/api/articles"]  # a new writing endpoint must be added here and guarded
+    # a new writing endpoint must be added here and guarded
+    assert routes == ["/api/articles", "/api/articles/{article_id:path}"]
     before = _count(client)
-    for path in routes:
-        for body in ({"json": {"title": "t", "text": TEXT}}, {"files": [("file", ("a.txt", TEXT.encode(), "text/plain"))]},
-                     {"content": TEXT.encode(), "headers": {"Content-Type": "text/plain"}}):
-            kw = dict(body)
-            kw["headers"] = {**kw.get("headers", {}), **headers}
-            r = client.post(path, **kw)
-            assert r.status_code == 401, (path, headers, r.text)
-            assert r.json()["error"] and r.headers.get("www-authenticate") == "Bearer"
+    for body in ({"json": {"title": "t", "text": TEXT}}, {"files": [("file", ("a.txt", TEXT.encode(), "text/plain"))]},
+                 {"content": TEXT.encode(), "headers": {"Content-Type": "text/plain"}}):
+        kw = dict(body)
+        kw["headers"] = {**kw.get("headers", {}), **headers}
+        r = client.post("/api/articles", **kw)
+        assert r.status_code == 401, (headers, r.text)
+        assert r.json()["error"] and r.headers.get("www-authenticate") == "Bearer"
+    r = client.delete("/api/articles/any-id", headers=headers)  # refused before it is looked up
+    assert r.status_code == 401 and r.headers.get("www-authenticate") == "Bearer", (headers, r.text)
     assert _count(client) == before
 
 

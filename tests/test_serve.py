@@ -49,6 +49,25 @@ def test_post_json_records_and_idempotence(client):
     assert art["title"] == "Storm hits port" and art["story"]
 
 
+def test_delete_an_article_from_its_story(client):
+    rec = {"id": "gone-1", "title": "Ferry strike ends", "text": "Ferry crews in Port Alba ended a three-day strike on "
+           "Friday after the operator agreed to a 4 percent raise, the union said.", "date": "2020-05-01", "lang": "en"}
+    assert client.post("/api/articles", json=rec, headers=AUTH).status_code == 200
+    count = client.get("/api/health").json()["articles"]
+    assert client.delete("/api/articles/gone-1").status_code == 401  # writing needs the token
+    r = client.delete("/api/articles/gone-1", headers=AUTH)
+    assert r.status_code == 200 and r.json() == {"removed": "gone-1"}
+    assert client.get("/api/articles/gone-1").status_code == 404
+    assert client.get("/api/stories/gone-1").status_code == 404  # its story had no other article
+    assert client.get("/api/health").json()["articles"] == count - 1
+    r = client.delete("/api/articles/gone-1", headers=AUTH)
+    assert r.status_code == 404 and "gone-1" in r.json()["error"]
+    again = client.post("/api/articles", json=rec, headers=AUTH)  # the service's stories in memory are still right
+    assert again.status_code == 200 and again.json()["articles"][0]["story"] == "gone-1"
+    assert client.delete("/api/articles/gone-1", headers=AUTH).status_code == 200  # the store as the other tests expect it
+    assert client.get("/api/health").json()["articles"] == count - 1
+
+
 def test_missing_and_wrong_token(client):
     r = client.post("/api/articles", json={"text": "x"})
     assert r.status_code == 401 and "token" in r.json()["error"]

@@ -34,6 +34,27 @@ def test_failed_transaction_leaves_nothing(tmp_path):
         assert store.count() == 0
 
 
+def test_a_transaction_inside_another_is_a_savepoint(tmp_path):
+    """A failing inner step undoes its own rows only; a failing outer one undoes both."""
+    with Store(tmp_path / "s") as store:
+        with store.transaction():
+            store.add_article(Article(id="outer", text="x"))
+            with pytest.raises(RuntimeError):
+                with store.transaction():
+                    store.add_article(Article(id="inner", text="y"))
+                    raise RuntimeError("inner step fails")
+            with store.transaction():
+                store.add_article(Article(id="inner-2", text="z"))
+        assert sorted(a.id for a in store.articles()) == ["inner-2", "outer"]
+        with pytest.raises(RuntimeError):
+            with store.transaction():
+                store.add_article(Article(id="lost", text="x"))
+                with store.transaction():
+                    store.add_article(Article(id="lost-inner", text="y"))
+                raise RuntimeError("outer fails after the inner step was released")
+        assert store.count() == 2 and not store.db.in_transaction
+
+
 def test_missing_store_not_created_on_request(tmp_path):
     with pytest.raises(StoreError, match="no samestory store here"):
         Store(tmp_path / "nope", create=False)
