@@ -16,6 +16,16 @@ then the other way round. Printed per stream and half, with the number of
 stories against gold, next to a plain single-pass TF-IDF clusterer (3-day
 window, the issue's baseline).
 
+**Other languages**: both streams are English. SemEval-2022 task 8 pairs
+(``../shared/data/semeval2022t8``: Spanish, Turkish, German, Arabic, French,
+Polish, German-English, English) stand in for a multilingual feed: each pair
+is scored as two articles of one day (the pairs carry no dates), its
+annotators' ``overall`` saying same story (at most 1.5) or not (at least
+2.5). The linker's trees for pairs not both English (:attr:`Linker.other`)
+are trained on the streams' pairs plus the non-English SemEval pairs;
+measured leave-one-fold-out (the pairs' ``fold``), pair by pair and by
+clustering each fold's articles of one language pair on one day.
+
 The shipped linker is then trained on all pairs and written to
 ``samestory/models/linker/linker.{npz,json}``.
 
@@ -35,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +58,8 @@ sys.path.insert(0, str(REPO))
 
 from samestory.article import Article  # noqa: E402
 from samestory.clean import clean_article  # noqa: E402
-from samestory.cluster import LINKER_DIR, ClusterConfig, Linker, StoryClusterer, iso_day, link_feature_names  # noqa: E402
+from samestory.cluster import (LINKER_DIR, ClusterConfig, Linker, StoryClusterer, article_day, iso_day,  # noqa: E402
+                               link_feature_names)
 from samestory.embed import EmbeddingCache  # noqa: E402
 from samestory.scorer import MODEL_EMBEDDERS, Trees  # noqa: E402
 from samestory.store import Store  # noqa: E402
@@ -132,6 +143,124 @@ def gold_pairs(arts: list[Article], gold: dict[str, str], foreign: list[Article]
         c = GoldForcedClusterer(store, gold, foreign, seed=seed, config=config)
         c.add(arts)
         return np.vstack(c.rows), np.concatenate(c.labels)
+
+
+#: SemEval pairs: same story when the annotators' overall is at most this, a different one from SEMEVAL_DIFFERENT
+#: (between the two: neither, left out of training).
+SEMEVAL_SAME, SEMEVAL_DIFFERENT = 1.5, 2.5
+#: Weight of a SemEval pair in training the trees for other languages (1,451 pairs next to ~36,000 from the streams).
+SEMEVAL_WEIGHT = 3.0
+
+
+@dataclass
+class SemevalPairs:
+    """The SemEval pairs as the linker sees them: features, annotators' overall, fold, languages ("es-es",
+    "de-en"), whether the copy rule joins them, and each side's article."""
+
+    X: np.ndarray
+    overall: np.ndarray
+    fold: np.ndarray
+    langs: np.ndarray
+    copy: np.ndarray
+    sides: list[tuple[Article, Article]]
+
+    @property
+    def foreign(self) -> np.ndarray:
+        """Pairs the linker's other-language trees score (languages known, not both English)."""
+        return self.langs != "en-en"
+
+    def labels(self) -> np.ndarray:
+        """1 same story, 0 different, -1 neither."""
+        return np.where(self.overall <= SEMEVAL_SAME, 1, np.where(self.overall >= SEMEVAL_DIFFERENT, 0, -1))
+
+
+def semeval_pairs(config: ClusterConfig) -> SemevalPairs:
+    """Every SemEval pair's linker features, the two articles placed on one day; the names' document frequencies
+    are counted over all the pairs' articles, as over a stream of them."""
+    from train_scorer import load_pairs
+
+    rows = load_pairs()
+    articles: dict[tuple, Article] = {}
+
+    def side(row: dict, i: int) -> Article:
+        key = (row[f"title{i}"] or "", row[f"text{i}"] or "", row[f"lang{i}"])
+        if key not in articles:
+            articles[key] = clean_article(Article(id=f"semeval-{len(articles)}", title=key[0] or None, text=key[1],
+                                                  lang=key[2], date="2020-01-01"), detect_lang=False)
+        return articles[key]
+
+    sides = [(side(r, 1), side(r, 2)) for r in rows]
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "s") as store:
+        c = StoryClusterer(store, config, linker=_GoldLinker(config.embedder))
+        c.embeddings = VECTORS
+        day = article_day("2020-01-01")
+        arts = list(articles.values())
+        prepared = {a.id: p for a, p in zip(arts, c._prepare([(i, a, day, False) for i, a in enumerate(arts)]))}
+        for art in prepared.values():
+            c._count_names(art.profile.names)
+        c._n_clustered = len(prepared)
+        pairs = [(prepared[a.id], prepared[b.id]) for a, b in sides]
+        X = np.vstack([c.link_features(a, [b]) for a, b in pairs])
+        copy = np.array([bool(c._copies(a, [b], X[i:i + 1])[0]) for i, (a, b) in enumerate(pairs)])
+    return SemevalPairs(X, np.array([r["overall"] for r in rows], dtype=np.float64), np.array([r["fold"] for r in rows]),
+                        np.array([f"{r['lang1']}-{r['lang2']}" for r in rows]), copy, sides)
+
+
+def fit_other(X: np.ndarray, y: np.ndarray, sem: SemevalPairs, cols: list[int], train: np.ndarray, seed: int
+              ) -> HistGradientBoostingClassifier:
+    """Trees for other languages: the streams' pairs ``X, y`` plus the labelled non-English SemEval pairs in ``train``."""
+    pick = train & sem.foreign & (sem.labels() >= 0)
+    weight = np.r_[np.ones(len(y)), np.full(int(pick.sum()), SEMEVAL_WEIGHT)]
+    return fit(np.vstack([X, sem.X[pick][:, cols]]), np.concatenate([y, sem.labels()[pick]]), seed, weight)
+
+
+def semeval_figures(sem: SemevalPairs, X: np.ndarray, y: np.ndarray, cols: list[int], use: list[str], seed: int,
+                    config: ClusterConfig) -> None:
+    """Leave-one-fold-out: the streams' trees alone against the streams' trees plus other-language trees trained
+    without the fold; pair by pair, then clustering each fold's articles of one language pair on one day."""
+    english = to_linker(fit(X, y, seed), use, {})
+    with_other = {}
+    for f in np.unique(sem.fold):
+        other = fit_other(X, y, sem, cols, sem.fold != f, seed)
+        with_other[f] = Linker(english.features, english.trees, english.scorer_model, {}, Trees.from_sklearn(other))
+    Xs = sem.X[:, cols]
+    probs = {"streams' trees only": english.probability(Xs), "with other-language trees": np.zeros(len(Xs))}
+    for f, linker in with_other.items():
+        probs["with other-language trees"][sem.fold == f] = linker.probability(Xs[sem.fold == f])
+    same, different = sem.overall <= SEMEVAL_SAME, sem.overall >= 3.0
+    groups = {"English (en-en)": sem.langs == "en-en",
+              "one other language (es, tr, de, ar, fr, pl)": sem.foreign & (sem.langs != "de-en"),
+              "German-English": sem.langs == "de-en"}
+    print("\nOther languages: SemEval-2022 task 8 pairs, the two articles on one day, left-out fold "
+          f"(same story: overall <= {SEMEVAL_SAME}; different: >= 3)")
+    print(f"{'pairs':>44} {'linker':>27} {'same':>5} {'joined':>7} {'different':>9} {'joined':>7} {'pair AP':>8}")
+    for name, sel in groups.items():
+        for label, p in probs.items():
+            p = np.where(sem.copy, 1.0, p)
+            s, d = same & sel, different & sel
+            ap = average_precision_score(np.r_[np.ones(s.sum()), np.zeros(d.sum())], np.r_[p[s], p[d]])
+            print(f"{name:>44} {label:>27} {s.sum():>5} {np.mean(p[s] >= config.threshold):>7.3f} {d.sum():>9} "
+                  f"{np.mean(p[d] >= config.threshold):>7.3f} {ap:>8.3f}")
+    print("  clustered: each fold's articles of one language pair on one day; pairs put in one story")
+    print(f"{'language pair':>14} {'articles':>8} {'linker':>27} {'stories':>8} {'same together':>13} {'different together':>18}")
+    for langs in sorted(set(sem.langs), key=lambda g: -np.sum(sem.langs == g)):
+        for label in probs:
+            together = {True: [], False: []}
+            n_articles = n_stories = 0
+            for f in np.unique(sem.fold):
+                sel = np.flatnonzero((sem.langs == langs) & (sem.fold == f))
+                arts = list({a.id: a for i in sel for a in sem.sides[i]}.values())
+                if not arts:
+                    continue
+                linker = english if label == "streams' trees only" else with_other[f]
+                story, _ = run_clusterer(arts, linker, config)
+                n_articles, n_stories = n_articles + len(arts), n_stories + len(set(story.values()))
+                for i in sel:
+                    if same[i] or different[i]:
+                        a, b = sem.sides[i]
+                        together[bool(same[i])].append(story[a.id] == story[b.id])
+            print(f"{langs:>14} {n_articles:>8} {label:>27} {n_stories:>8} {np.mean(together[True]):>13.3f} "
+                  f"{np.mean(together[False]):>18.3f}")
 
 
 def fit(X: np.ndarray, y: np.ndarray, seed: int, weight: np.ndarray | None = None) -> HistGradientBoostingClassifier:
@@ -303,16 +432,28 @@ def main(argv: list[str] | None = None) -> int:
                 p, r, f = bcubed([lab[a.id] for a in test], [gold[a.id] for a in test])
                 print(f"{name:>9} {h:>4} threshold {best[1]}: P {p:.4f} R {r:.4f} F1 {f:.4f}")
 
+    X = np.vstack([d[1] for d in data.values()])
+    y = np.concatenate([d[2] for d in data.values()])
+    t0 = time.perf_counter()
+    sem = semeval_pairs(config)
+    print(f"  SemEval: {len(sem.overall)} pairs, {int(np.sum(sem.foreign & (sem.labels() >= 0)))} labelled in other "
+          f"languages, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    semeval_figures(sem, X, y, cols, use, args.seed, config)
+
     if not args.no_write:
-        X = np.vstack([d[1] for d in data.values()])
-        y = np.concatenate([d[2] for d in data.values()])
         model = fit(X, y, args.seed, weights(X, y))
+        other = fit_other(X, y, sem, cols, np.ones(len(sem.overall), dtype=bool), args.seed)
         card = {"trained_by": "bench/train_linker.py", "seed": args.seed, "pairs": int(len(y)),
                 "streams": list(NAMES), "trees": f"scikit-learn {sklearn_version} HistGradientBoostingClassifier",
                 "figures_held_out_half": figures, "embedder": args.embedder,
+                "other_languages": f"streams plus {int(np.sum(sem.foreign & (sem.labels() >= 0)))} SemEval-2022 task 8 "
+                                   f"pairs (same story: overall <= {SEMEVAL_SAME}, different: >= {SEMEVAL_DIFFERENT}; "
+                                   f"weight {SEMEVAL_WEIGHT})",
                 **({"late_positives": args.late_positives} if args.late_positives else {})}
         out = args.out or LINKER_DIR / "linker.json"
-        to_linker(model, use, card).save(out)
+        linker = to_linker(model, use, card)
+        linker.other = Trees.from_sklearn(other)
+        linker.save(out)
         print(f"\nwrote {out} and {out.with_suffix('.npz')}")
     return 0
 

@@ -131,17 +131,41 @@ class ClusterConfig:
 # --------------------------------------------------------------------------- linker
 
 
+#: Arrays of :attr:`Linker.other` in the linker's ``.npz`` carry this prefix.
+OTHER_PREFIX = "other_"
+
+
 @dataclass
 class Linker:
-    """The trained story-link classifier (boosted trees, logistic output)."""
+    """The trained story-link classifier (boosted trees, logistic output).
+
+    ``other``: trees for pairs whose languages are known and not both English
+    (the ``english`` feature 0). The labelled streams are English only; a
+    linker trained on them alone joined half of the different-story pairs of
+    other languages published the same day (SemEval-2022 task 8 pairs: its
+    similarity features read high between any two texts of one language), so
+    those pairs get trees trained on the streams plus SemEval pairs in other
+    languages (``bench/train_linker.py``). English pairs, and pairs with a
+    language unknown, keep ``trees``.
+    """
 
     features: list[str]
     trees: "object"
     scorer_model: str
     card: dict
+    other: "object | None" = None
 
     def probability(self, X: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.trees.predict(X)))
+        if self.other is None or not len(X):
+            return 1.0 / (1.0 + np.exp(-self.trees.predict(X)))
+        foreign = X[:, self.features.index("english")] == 0  # NaN (a language unknown) stays with the streams' trees
+        if not foreign.any():
+            return 1.0 / (1.0 + np.exp(-self.trees.predict(X)))
+        score = np.empty(len(X), dtype=np.float64)
+        score[foreign] = self.other.predict(X[foreign])
+        if not foreign.all():
+            score[~foreign] = self.trees.predict(X[~foreign])
+        return 1.0 / (1.0 + np.exp(-score))
 
     @classmethod
     def load(cls, path: Path | str = LINKER_DIR / "linker.json") -> "Linker":
@@ -155,16 +179,24 @@ class Linker:
             raise ClusterError(f"{path}: model format {card.get('format')!r}, this samestory reads {FORMAT_VERSION}")
         with np.load(path.with_suffix(".npz"), allow_pickle=False) as data:
             trees = Trees(baseline=float(card["baseline"]), **{k: data[k] for k in Trees.ARRAYS})
-        return cls(card["features"], trees, card["scorer_model"], card)
+            other = (Trees(baseline=float(card["other_baseline"]), **{k: data[OTHER_PREFIX + k] for k in Trees.ARRAYS})
+                     if "other_baseline" in card else None)
+        if other is not None and "english" not in card["features"]:
+            raise ClusterError(f"{path}: trees for other languages need the 'english' feature, which it does not read")
+        return cls(card["features"], trees, card["scorer_model"], card, other)
 
     def save(self, path: Path | str = LINKER_DIR / "linker.json") -> None:
         from .scorer import FORMAT_VERSION, Trees
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path.with_suffix(".npz"), **{k: getattr(self.trees, k) for k in Trees.ARRAYS})
+        arrays = {k: getattr(self.trees, k) for k in Trees.ARRAYS}
         card = {"format": FORMAT_VERSION, "features": self.features, "scorer_model": self.scorer_model,
                 "baseline": self.trees.baseline, **self.card}
+        if self.other is not None:
+            arrays.update({OTHER_PREFIX + k: getattr(self.other, k) for k in Trees.ARRAYS})
+            card["other_baseline"] = self.other.baseline
+        np.savez_compressed(path.with_suffix(".npz"), **arrays)
         path.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
 
 

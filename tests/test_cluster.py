@@ -241,7 +241,69 @@ def test_a_linker_saved_to_a_path_of_ones_own_loads_back_the_same(tmp_path):
     shipped.save(str(tmp_path / "mine.json"))
     mine = Linker.load(str(tmp_path / "mine.json"))
     X = np.random.default_rng(1).random((50, len(shipped.features)))
+    X[::2, shipped.features.index("english")] = 0  # half the rows for the other-language trees
+    assert mine.other is not None and shipped.other is not None
     assert mine.features == shipped.features and np.array_equal(mine.probability(X), shipped.probability(X))
+
+
+class _ConstantTrees:
+    def __init__(self, score: float):
+        self.score = score
+
+    def predict(self, X):
+        return np.full(len(X), self.score)
+
+
+def test_pairs_not_both_english_are_scored_by_the_other_language_trees():
+    """english = 0 (languages known, not both English) -> other trees; 1 or NaN (a language unknown) -> the
+    streams' trees, which also score everything when a linker has no other trees."""
+    linker = Linker(["x", "english"], _ConstantTrees(3.0), "fast", {}, other=_ConstantTrees(-3.0))
+    X = np.array([[0.5, 1.0], [0.5, 0.0], [0.5, np.nan], [0.5, 0.0]])
+    high, low = 1 / (1 + np.exp(-3.0)), 1 / (1 + np.exp(3.0))
+    np.testing.assert_allclose(linker.probability(X), [high, low, high, low])
+    np.testing.assert_allclose(linker.probability(X[[1, 3]]), [low, low])
+    np.testing.assert_allclose(Linker(["x", "english"], _ConstantTrees(3.0), "fast", {}).probability(X), [high] * 4)
+    assert linker.probability(X[:0]).shape == (0,)
+
+
+SPANISH = {
+    "puente-a": ("Reabre el puente de Bahía Aliso tras seis meses de reparaciones",
+                 "El puente de Bahía Aliso volvió a abrirse al tráfico el jueves, seis meses después de que los ingenieros "
+                 "lo cerraran al descubrir corrosión en dos cables de acero. Las obras costaron 18,2 millones de euros, "
+                 "según la autoridad regional de transporte. La ingeniera jefa Marta Ilves dijo que el puente está en su "
+                 "mejor estado en veinte años."),
+    "puente-b": ("Los coches vuelven a cruzar el puente de Bahía Aliso",
+                 "Coches y autobuses cruzaron de nuevo el jueves el puente de Bahía Aliso tras medio año de obras en dos "
+                 "cables de acero corroídos. La autoridad de transporte cifró el coste en 18,2 millones de euros. Marta "
+                 "Ilves, su ingeniera jefa, afirmó que la estructura no estaba tan bien desde hace dos décadas."),
+    "metro": ("Huelga de metro en Madrid: servicios mínimos del 50 por ciento",
+              "Los maquinistas del metro de Madrid inician el lunes una huelga de tres días para reclamar mejoras "
+              "salariales. La Comunidad de Madrid ha fijado servicios mínimos del 50 por ciento en hora punta. El "
+              "sindicato de maquinistas asegura que la empresa no ha atendido sus demandas en las últimas reuniones."),
+    "futbol": ("El Real Madrid gana al Sevilla y se acerca al liderato",
+               "El Real Madrid venció el domingo por dos goles a uno al Sevilla en el estadio Santiago Bernabéu y se "
+               "coloca a un punto del liderato. Los goles fueron de Vinícius y Bellingham. El entrenador dijo que el "
+               "equipo jugó su mejor partido de la temporada."),
+    "hospital": ("Madrid abre un nuevo hospital en Valdebebas",
+                 "La Comunidad de Madrid inauguró el lunes un nuevo hospital en el barrio de Valdebebas con 300 camas y "
+                 "doce quirófanos. La presidenta regional dijo que el centro atenderá a 250.000 vecinos del norte de la "
+                 "capital a partir de la próxima semana."),
+    "lluvia": ("Alerta naranja por lluvias en la Comunidad de Madrid",
+               "La Agencia Estatal de Meteorología ha activado la alerta naranja por lluvias en la Comunidad de Madrid "
+               "para el lunes, con acumulados de hasta 60 litros por metro cuadrado. El ayuntamiento recomienda evitar "
+               "los desplazamientos en coche."),
+}
+
+
+def test_unrelated_news_of_one_day_in_spanish_stays_apart_and_two_versions_of_one_story_join(tmp_path):
+    """The streams' trees alone put four unrelated Madrid stories of one day into one story (in other languages
+    their similarity features read high between any two texts); the other-language trees keep them apart."""
+    articles = [Article(id=k, title=t, text=x, date="2024-03-14", lang="es") for k, (t, x) in SPANISH.items()]
+    with Store(tmp_path / "s") as store:
+        out = dict(StoryClusterer(store).add(articles))
+    assert out["puente-a"] == out["puente-b"]
+    assert len({out[k] for k in ("metro", "futbol", "hospital", "lluvia")}) >= 3
+    assert out["metro"] not in {out["puente-a"], out["futbol"], out["hospital"], out["lluvia"]}
 
 
 def test_centroid_search_is_exact_and_holds_the_stories_of_the_search_window(tmp_path):
