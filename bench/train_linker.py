@@ -148,6 +148,8 @@ def gold_pairs(arts: list[Article], gold: dict[str, str], foreign: list[Article]
 #: SemEval pairs: same story when the annotators' overall is at most this, a different one from SEMEVAL_DIFFERENT
 #: (between the two: neither, left out of training).
 SEMEVAL_SAME, SEMEVAL_DIFFERENT = 1.5, 2.5
+#: The figures count a pair as a different story from this overall on (clearer than the training bar).
+SEMEVAL_REPORTED_DIFFERENT = 3.0
 #: Weight of a SemEval pair in training the trees for other languages (1,451 pairs next to ~36,000 from the streams).
 SEMEVAL_WEIGHT = 3.0
 
@@ -172,6 +174,11 @@ class SemevalPairs:
     def labels(self) -> np.ndarray:
         """1 same story, 0 different, -1 neither."""
         return np.where(self.overall <= SEMEVAL_SAME, 1, np.where(self.overall >= SEMEVAL_DIFFERENT, 0, -1))
+
+    @property
+    def other_language_labelled(self) -> np.ndarray:
+        """The pairs that train the other-language trees."""
+        return self.foreign & (self.labels() >= 0)
 
 
 def semeval_pairs(config: ClusterConfig) -> SemevalPairs:
@@ -209,7 +216,7 @@ def semeval_pairs(config: ClusterConfig) -> SemevalPairs:
 def fit_other(X: np.ndarray, y: np.ndarray, sem: SemevalPairs, cols: list[int], train: np.ndarray, seed: int
               ) -> HistGradientBoostingClassifier:
     """Trees for other languages: the streams' pairs ``X, y`` plus the labelled non-English SemEval pairs in ``train``."""
-    pick = train & sem.foreign & (sem.labels() >= 0)
+    pick = train & sem.other_language_labelled
     weight = np.r_[np.ones(len(y)), np.full(int(pick.sum()), SEMEVAL_WEIGHT)]
     return fit(np.vstack([X, sem.X[pick][:, cols]]), np.concatenate([y, sem.labels()[pick]]), seed, weight)
 
@@ -227,12 +234,12 @@ def semeval_figures(sem: SemevalPairs, X: np.ndarray, y: np.ndarray, cols: list[
     probs = {"streams' trees only": english.probability(Xs), "with other-language trees": np.zeros(len(Xs))}
     for f, linker in with_other.items():
         probs["with other-language trees"][sem.fold == f] = linker.probability(Xs[sem.fold == f])
-    same, different = sem.overall <= SEMEVAL_SAME, sem.overall >= 3.0
+    same, different = sem.overall <= SEMEVAL_SAME, sem.overall >= SEMEVAL_REPORTED_DIFFERENT
     groups = {"English (en-en)": sem.langs == "en-en",
               "one other language (es, tr, de, ar, fr, pl)": sem.foreign & (sem.langs != "de-en"),
               "German-English": sem.langs == "de-en"}
     print("\nOther languages: SemEval-2022 task 8 pairs, the two articles on one day, left-out fold "
-          f"(same story: overall <= {SEMEVAL_SAME}; different: >= 3)")
+          f"(same story: overall <= {SEMEVAL_SAME}; different: >= {SEMEVAL_REPORTED_DIFFERENT})")
     print(f"{'pairs':>44} {'linker':>27} {'same':>5} {'joined':>7} {'different':>9} {'joined':>7} {'pair AP':>8}")
     for name, sel in groups.items():
         for label, p in probs.items():
@@ -436,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     y = np.concatenate([d[2] for d in data.values()])
     t0 = time.perf_counter()
     sem = semeval_pairs(config)
-    print(f"  SemEval: {len(sem.overall)} pairs, {int(np.sum(sem.foreign & (sem.labels() >= 0)))} labelled in other "
+    print(f"  SemEval: {len(sem.overall)} pairs, {int(sem.other_language_labelled.sum())} labelled in other "
           f"languages, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     semeval_figures(sem, X, y, cols, use, args.seed, config)
 
@@ -446,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         card = {"trained_by": "bench/train_linker.py", "seed": args.seed, "pairs": int(len(y)),
                 "streams": list(NAMES), "trees": f"scikit-learn {sklearn_version} HistGradientBoostingClassifier",
                 "figures_held_out_half": figures, "embedder": args.embedder,
-                "other_languages": f"streams plus {int(np.sum(sem.foreign & (sem.labels() >= 0)))} SemEval-2022 task 8 "
+                "other_languages": f"streams plus {int(sem.other_language_labelled.sum())} SemEval-2022 task 8 "
                                    f"pairs (same story: overall <= {SEMEVAL_SAME}, different: >= {SEMEVAL_DIFFERENT}; "
                                    f"weight {SEMEVAL_WEIGHT})",
                 **({"late_positives": args.late_positives} if args.late_positives else {})}
