@@ -497,8 +497,8 @@ def remove(
     and is deleted when no article is left (a story keeps its id when its
     first article goes); a near-copy group is re-formed from the members
     left. All the given ids go in one transaction, or none. An id not in the
-    store is reported on standard error and skipped (exit status 1). Stop a
-    running 'serve' on the store first: it keeps its stories in memory.
+    store is reported on standard error and skipped (exit status 1). A
+    'serve' running on the store reads it again before its next write.
     """
     from .cluster import ClusterError, remove_articles
     from .store import Store, StoreError

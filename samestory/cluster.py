@@ -742,6 +742,7 @@ class StoryClusterer:
         """Read the live stories (not their members: :meth:`_with_members` reads those of a story when it is
         first compared with or joined, so opening a store does not grow with the articles it holds)."""
         db = self.store.db
+        self._data_version = db.execute("PRAGMA data_version").fetchone()[0]  # before reading: a later commit shows
         for sid, sid_text, first, last, vec in db.execute(
                 "SELECT story, id, first_day, last_day, vec_sum FROM stories WHERE merged_into IS NULL ORDER BY story"):
             self._stories[sid] = _Story(sid, sid_text, first, last, None, np.frombuffer(vec, dtype=np.float32).copy())
@@ -759,6 +760,14 @@ class StoryClusterer:
         for name, seq in db.execute("SELECT name, seq FROM name_log ORDER BY rowid"):
             self._name_log.setdefault(name, []).append(seq)
             self._name_log_rows += 1
+
+    def _sync(self) -> None:
+        """Read the store again if another connection committed to it since this clusterer read it: another
+        process clustering into the same store, ``samestory remove``, a second service. Writing from the stale
+        memory would undo what the other wrote (sizes, centroids) or fail on stories it never saw. Called at the
+        start of each write transaction, where no other writer can commit until it ends."""
+        if self.store.db.execute("PRAGMA data_version").fetchone()[0] != self._data_version:
+            self._reload()
 
     def _with_members(self, story: _Story) -> _Story:
         """The story with its members read from the store, if not yet (a merge moves the memberships of the
@@ -1080,6 +1089,7 @@ class StoryClusterer:
         """
         given = list(articles)
         order = [article.ensure_id() for article in given]
+        self._sync()
         # already clustered (a rerun, or one resuming after a crash): their stories, without analysing them again
         results: dict[str, str] = self._stored_stories(order)
         pending = []
@@ -1103,6 +1113,7 @@ class StoryClusterer:
         for chunk, analysed in zip(chunks, self._analysed_batches([[a for _, a, _ in c] for c in chunks], workers)):
             try:
                 with self.store.transaction():
+                    self._sync()
                     for i, ((_, article, day), done) in enumerate(zip(chunk, analysed)):
                         if i % PREPARE_ARTICLES == 0:
                             self._prepare_search([d[2][1].doc for d in analysed[i:i + PREPARE_ARTICLES]])
@@ -1279,6 +1290,7 @@ class StoryClusterer:
         removed: list[str] = []
         try:
             with self.store.transaction() as db:
+                self._sync()
                 near: NearCopyIndex | None = None
                 touched: set[int] = set()
                 for article_id in dict.fromkeys(article_ids):

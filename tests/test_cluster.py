@@ -687,3 +687,20 @@ def test_the_near_copy_index_refuses_to_remove_an_article_of_a_story(tmp_path):
         list(NearCopyIndex(store).add(articles))
         assert remove_articles(store, ["lib"]) == ["lib"] and store.count() == 1
         assert store.db.execute("SELECT value FROM meta WHERE key = 'cluster_embedder'").fetchone() is None
+
+
+def test_a_clusterer_reads_the_store_again_when_another_process_wrote_to_it(tmp_path):
+    """Two connections to one store (a service and a `cluster --store` run, say): each write starts from what the
+    other committed, instead of from memory that no longer holds (which started a second story for the bridge and
+    failed on an article the other had clustered)."""
+    path = tmp_path / "s"
+    with Store(path) as first_store, Store(path) as second_store:
+        first, second = StoryClusterer(first_store), StoryClusterer(second_store)
+        assert first.add([art("a", BRIDGE_A, "2024-03-14")]) == [("a", "a")]
+        assert second.add([art("b", BRIDGE_B, "2024-03-15"), art("a", BRIDGE_A, "2024-03-14")]) == [("b", "a"), ("a", "a")]
+        assert first.remove(["b"]) == ["b"]
+        assert second.add([art("lib", LIBRARY, "2024-03-15")]) == [("lib", "lib")]
+        assert second.story_count() == 2
+        assert [(r["story"], r["size"], r["articles"]) for r in story_rows(second_store)] == [("a", 1, ["a"]), ("lib", 1, ["lib"])]
+        assert first.add([art("b", BRIDGE_B, "2024-03-15")]) == [("b", "a")] and first.story_count() == 2
+        assert second_store.integrity_check() == []
