@@ -5,7 +5,8 @@ directory (a JSONL file whose second line is one 100 MB record, a 100 MB text fi
 break, and a 4 MB page of 40,000 paragraphs, read with the default and with a 1 s
 ``--doc-timeout``), through ``samestory clean``, ``dedup``, ``cluster --store`` (a store already
 holding ``tests/data/articles.jsonl``), ``compare --model fast`` (against a good article) and
-``score-pairs --model fast``. A good file through the same commands is the baseline: most of a
+``score-pairs --model fast``, and ``remove --ids`` (the file read as a list of ids to remove from that
+store). A good file through the same commands is the baseline: most of a
 command's memory is its models, not the input.
 
 Each command is a fresh ``python -m samestory.cli`` process; its peak RSS is the kernel's
@@ -35,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BAD = REPO / "tests" / "data" / "bad"
 GOOD = REPO / "tests" / "data" / "articles.jsonl"
-COMMANDS = ("clean", "dedup", "cluster", "compare", "score-pairs")
+COMMANDS = ("clean", "dedup", "cluster", "compare", "score-pairs", "remove")
 GOOD_TEXT = ("Harbour crane collapses onto cargo ship\n\nA crane collapsed onto a cargo ship in Tollen harbour on Monday. "
              "No one was hurt, the port company said, and the quay will reopen within a week.\n")
 
@@ -99,6 +100,11 @@ def command_args(command: str, path: Path, work: Path, template: Path, good_txt:
         return ["compare", "--model", "fast", str(path), str(good_txt), *extra]
     if command == "score-pairs":
         return ["score-pairs", "--model", "fast", str(path), "-o", out, "-q", *extra]
+    if command == "remove":  # the file as a list of ids to remove (none of them stored, bar the good file's)
+        store = work / "store"
+        shutil.rmtree(store, ignore_errors=True)
+        shutil.copytree(template, store)
+        return ["remove", "--store", str(store), "--ids", str(path)]
     raise ValueError(command)
 
 

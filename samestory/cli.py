@@ -520,7 +520,8 @@ def remove(
         raise typer.Exit(1) from None
     unknown = [i for i in dict.fromkeys(ids) if i not in removed]
     for article_id in unknown:
-        _err.print(f"samestory: error: {store}: no article {article_id!r}", markup=False)
+        shown = article_id if len(article_id) <= 200 else f"{article_id[:200]}... ({len(article_id):,} characters)"
+        _err.print(f"samestory: error: {store}: no article {shown!r}", markup=False)
     _err.print(f"samestory: removed {len(removed)} article{'s' if len(removed) != 1 else ''} from {store}", markup=False)
     raise typer.Exit(1 if unknown else 0)
 

@@ -242,6 +242,13 @@ def test_remove_takes_articles_out_of_the_store_and_its_stories(examples, tmp_pa
     assert result.exit_code == 0 and "removed 1 article " in result.output
     assert runner.invoke(app, ["stories", "--store", str(store)]).stdout.strip() == ""
     assert runner.invoke(app, ["remove", "--store", str(store)]).exit_code == 2  # no ids
+    long_id = "x" * 5000
+    result = runner.invoke(app, ["remove", "--store", str(store), long_id])
+    assert result.exit_code == 1 and "5,000 characters" in result.output and long_id not in result.output
+    latin1 = tmp_path / "ids-latin1.txt"
+    latin1.write_bytes("caf\xe9\n".encode("latin-1"))
+    result = runner.invoke(app, ["remove", "--store", str(store), "--ids", str(latin1)])
+    assert result.exit_code == 2 and "cannot read it" in result.output
     missing = runner.invoke(app, ["remove", "--store", str(tmp_path / "nowhere"), a])
     assert missing.exit_code == 1 and "no samestory store here" in missing.output
 
