@@ -33,7 +33,7 @@ The shipped linker is then trained on all pairs and written to
     .venv/bin/python bench/train_linker.py --no-write
     .venv/bin/python bench/train_linker.py --no-write --gaussian 0,3,7,14,30,60   # learned vs hand-set time profiles
     .venv/bin/python bench/train_linker.py --no-write --embedder minilm   # the clusterer on another embedder
-    .venv/bin/python bench/train_linker.py --embedder minilm --out minilm-linker.json   # a linker for it
+    .venv/bin/python bench/train_linker.py --embedder use         # the shipped linker for the clusterer on USE
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ sys.path.insert(0, str(REPO))
 
 from samestory.article import Article  # noqa: E402
 from samestory.clean import clean_article  # noqa: E402
-from samestory.cluster import (LINKER_DIR, ClusterConfig, Linker, StoryClusterer, article_day, iso_day,  # noqa: E402
-                               link_feature_names)
+from samestory.cluster import (ClusterConfig, Linker, StoryClusterer, article_day, iso_day, link_feature_names,  # noqa: E402
+                               linker_path)
 from samestory.embed import EmbeddingCache  # noqa: E402
 from samestory.scorer import MODEL_EMBEDDERS, Trees  # noqa: E402
 from samestory.store import Store  # noqa: E402
@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", action="store_true", help="also run the TF-IDF baseline (slow on GVA)")
     ap.add_argument("--embedder", default=ClusterConfig.embedder, choices=("static", "minilm", "use"),
                     help="article embedder of the clusterer (its centroids and the linker's similarity features); "
-                         "the shipped linker is for the default, so others with --out or --no-write")
+                         "the linker is written where the clusterer on that embedder loads it (samestory.cluster.linker_path)")
     ap.add_argument("--late-positives", default="", metavar="DAYS,K",
                     help="weigh the pairs of one gold story more than DAYS apart K times in training (follow-ups "
                          "weeks later: an experiment, off by default)")
@@ -368,9 +368,6 @@ def main(argv: list[str] | None = None) -> int:
                          "linker without the day gap, its probabilities times a Gaussian of the days, these widths "
                          "(comma-separated days; 0: no time profile at all)")
     args = ap.parse_args(argv)
-    if args.embedder != ClusterConfig.embedder and args.out is None and not args.no_write:
-        ap.error(f"the shipped linker is for the {ClusterConfig.embedder} embedder: write one for {args.embedder} "
-                 f"with --out, or measure it with --no-write")
     config = ClusterConfig(embedder=args.embedder)
     names = link_feature_names(args.embedder)
     # date_gap_days: the same as day_gap here; scorer_overall: the shipped linker does without the scorer's
@@ -457,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
                                    f"pairs (same story: overall <= {SEMEVAL_SAME}, different: >= {SEMEVAL_DIFFERENT}; "
                                    f"weight {SEMEVAL_WEIGHT})",
                 **({"late_positives": args.late_positives} if args.late_positives else {})}
-        out = args.out or LINKER_DIR / "linker.json"
+        out = args.out or linker_path(args.embedder)
         linker = to_linker(model, use, card)
         linker.other = Trees.from_sklearn(other)
         linker.save(out)

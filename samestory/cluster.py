@@ -123,9 +123,9 @@ class ClusterConfig:
                              f"per name), not {self.rare_name_df}")
 
     @classmethod
-    def for_threshold(cls, threshold: float) -> "ClusterConfig":
-        """The defaults with another join threshold (merging never asks less than joining)."""
-        return cls(threshold=threshold, merge_threshold=max(threshold, cls.merge_threshold))
+    def for_threshold(cls, threshold: float, embedder: str = "static") -> "ClusterConfig":
+        """The defaults with another join threshold (merging never asks less than joining) and embedder."""
+        return cls(threshold=threshold, merge_threshold=max(threshold, cls.merge_threshold), embedder=embedder)
 
 
 # --------------------------------------------------------------------------- linker
@@ -200,9 +200,19 @@ class Linker:
         path.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
 
 
-@lru_cache(maxsize=1)
-def load_linker() -> Linker:
-    return Linker.load()
+def linker_path(embedder: str = "static") -> Path:
+    """Where the shipped linker for clustering on ``embedder``'s vectors is (``bench/train_linker.py --embedder``)."""
+    return LINKER_DIR / ("linker.json" if embedder == "static" else f"linker-{embedder}.json")
+
+
+@lru_cache(maxsize=None)
+def load_linker(embedder: str = "static") -> Linker:
+    """The shipped linker for clustering on ``embedder``'s vectors."""
+    path = linker_path(embedder)
+    if embedder != "static" and not path.is_file():
+        raise ClusterError(f"no story linker ships for the {embedder} embedder; train one with bench/train_linker.py "
+                           f"--embedder {embedder} --out LINKER.json and pass Linker.load(LINKER.json) as linker=")
+    return Linker.load(path)
 
 
 #: Link features beyond the scorer's: its 1-4 estimate, the day gap, and how rare the shared names are.
@@ -675,7 +685,7 @@ class StoryClusterer:
 
         self.store = store
         self.config = config
-        self.linker = linker or load_linker()
+        self.linker = linker or load_linker(config.embedder)
         self.scorer = load_model(self.linker.scorer_model)
         all_names = link_feature_names(config.embedder)
         # the scorer's estimate is a linker input only if the linker was trained with it (the gold-forced
@@ -1380,6 +1390,21 @@ def cluster_articles(articles: Iterable[Article], store_dir=None, config: Cluste
             return StoryClusterer(store, config).add(articles, progress=progress, workers=workers)
 
 
+def store_embedder(store) -> str | None:
+    """The embedder (as :func:`~samestory.embed.get_embedder` names it) a store's stories were made with; None for
+    a store without stories. A clusterer opened on the store must use it (:class:`ClusterConfig` ``embedder``)."""
+    from .embed import embedder_key
+
+    row = store.db.execute("SELECT value FROM meta WHERE key = 'cluster_embedder'").fetchone()
+    if row is None:
+        return None
+    key = embedder_key(row[0])
+    if key is None:
+        raise ClusterError(f"{store.path}: its stories were made with the {row[0]} embedder, which this samestory "
+                           "does not have")
+    return key
+
+
 def remove_articles(store, article_ids: Iterable[str], linker: Linker | None = None) -> list[str]:
     """Remove articles from a store, whatever filled it; return the ids removed (unknown ids are skipped).
 
@@ -1387,16 +1412,11 @@ def remove_articles(store, article_ids: Iterable[str], linker: Linker | None = N
     the stories were made with, when not the shipped one); else only from the near-copy index. One transaction.
     """
     from .dedup import NearCopyIndex
-    from .embed import embedder_key
 
     ids = list(dict.fromkeys(article_ids))
-    row = store.db.execute("SELECT value FROM meta WHERE key = 'cluster_embedder'").fetchone()
-    if row is not None:
-        key = embedder_key(row[0])
-        if key is None:
-            raise ClusterError(f"{store.path}: its stories were made with the {row[0]} embedder, which this "
-                               "samestory does not have")
-        return StoryClusterer(store, ClusterConfig(embedder=key), linker=linker).remove(ids)
+    embedder = store_embedder(store)
+    if embedder is not None:
+        return StoryClusterer(store, ClusterConfig(embedder=embedder), linker=linker).remove(ids)
     removed = []
     with store.transaction():
         near = NearCopyIndex.for_store(store)
@@ -1415,7 +1435,9 @@ __all__ = [
     "analyse_texts",
     "cluster_articles",
     "link_feature_names",
+    "linker_path",
     "load_linker",
     "remove_articles",
+    "store_embedder",
 ]
 

@@ -163,10 +163,10 @@ class _State:
             store.db.execute("COMMIT")
 
     def clusterer(self):
-        from .cluster import StoryClusterer
+        from .cluster import ClusterConfig, StoryClusterer, store_embedder
 
-        if self._clusterer is None:
-            self._clusterer = StoryClusterer(self.store)
+        if self._clusterer is None:  # on the embedder the store's stories were made with
+            self._clusterer = StoryClusterer(self.store, ClusterConfig(embedder=store_embedder(self.store) or ClusterConfig.embedder))
         return self._clusterer
 
     def scorer(self, model: str):

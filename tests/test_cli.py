@@ -253,6 +253,22 @@ def test_remove_takes_articles_out_of_the_store_and_its_stories(examples, tmp_pa
     assert missing.exit_code == 1 and "no samestory store here" in missing.output
 
 
+def test_cluster_on_the_multilingual_embedder_and_a_store_keeps_it(examples, tmp_path):
+    store = tmp_path / "world.store"
+    result = runner.invoke(app, ["cluster", "--embedder", "use", "--store", str(store), str(examples[0]), "-q"])
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.stdout)
+    result = runner.invoke(app, ["cluster", "--store", str(store), str(examples[1]), "-q"])  # the store's embedder
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["story"] == first["story"]
+    result = runner.invoke(app, ["cluster", "--embedder", "static", "--store", str(store), str(examples[1]), "-q"])
+    assert result.exit_code == 1 and "use-multilingual-v3" in result.output
+    assert runner.invoke(app, ["cluster", "--embedder", "nope", str(examples[0]), "-q"]).exit_code == 2
+    result = runner.invoke(app, ["cluster", "--embedder", "minilm", str(examples[0]), "-q"])
+    assert result.exit_code == 1 and "no story linker ships for the minilm embedder" in result.output
+    assert runner.invoke(app, ["remove", "--store", str(store), first["id"]]).exit_code == 0  # on the store's embedder too
+
+
 def test_stories_needs_an_existing_store(tmp_path):
     result = runner.invoke(app, ["stories", "--store", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "no samestory store here" in result.output

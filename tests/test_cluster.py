@@ -222,7 +222,9 @@ def test_a_store_made_with_another_embedder_is_refused(tmp_path):
 def test_an_embedder_the_linker_was_not_trained_for_is_refused_before_the_store_is_stamped(tmp_path):
     with Store(tmp_path / "s") as store:
         with pytest.raises(ClusterError, match=r"trained for another embedder than 'minilm' \(it reads static_doc"):
-            StoryClusterer(store, ClusterConfig(embedder="minilm"))
+            StoryClusterer(store, ClusterConfig(embedder="minilm"), linker=load_linker())
+        with pytest.raises(ClusterError, match="no story linker ships for the minilm embedder"):
+            StoryClusterer(store, ClusterConfig(embedder="minilm"))  # none given: the shipped one for it, if any
         assert store.db.execute("SELECT value FROM meta WHERE key = 'cluster_embedder'").fetchone() is None
         StoryClusterer(store).add([art("a", BRIDGE_A, "2024-03-14")])  # the default embedder still may use it
 

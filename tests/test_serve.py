@@ -156,3 +156,17 @@ def test_docs_and_page(client):
     assert r.status_code == 200 and "samestory" in r.text
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/api/nothing-here").status_code == 404
+
+
+def test_a_store_made_on_another_embedder_is_served_on_it(tmp_path):
+    from samestory.article import Article
+    from samestory.cluster import ClusterConfig, StoryClusterer
+    from samestory.store import Store
+
+    with Store(tmp_path / "s") as store:
+        StoryClusterer(store, ClusterConfig(embedder="use")).add(
+            [Article(id="a", title="Storm hits port", text="A storm hit the port city of Exampleton on Monday.", date="2020-03-02", lang="en")])
+    with TestClient(create_app(tmp_path / "s")) as c:
+        r = c.post("/api/articles", json={"id": "b", "title": "Storm batters Exampleton port",
+                                          "text": "The port city of Exampleton was hit by a storm on Monday.", "date": "2020-03-02", "lang": "en"})
+        assert r.status_code == 200, r.text
