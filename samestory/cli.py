@@ -421,7 +421,7 @@ def cluster(
         try:
             with tempfile.TemporaryDirectory(prefix="samestory-cluster-") as tmp:
                 with Store(store if store is not None else Path(tmp) / "store") as st:
-                    config = ClusterConfig.for_threshold(threshold, embedder or store_embedder(st) or ClusterConfig.embedder)
+                    config = ClusterConfig.for_threshold(threshold, embedder or store_embedder(st))
                     rows = StoryClusterer(st, config).add(articles, workers=workers,
                                                           progress=reporter.phase("clustering", len(articles)))
         except (StoreError, ClusterError) as exc:

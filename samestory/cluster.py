@@ -123,9 +123,10 @@ class ClusterConfig:
                              f"per name), not {self.rare_name_df}")
 
     @classmethod
-    def for_threshold(cls, threshold: float, embedder: str = "static") -> "ClusterConfig":
+    def for_threshold(cls, threshold: float, embedder: str | None = None) -> "ClusterConfig":
         """The defaults with another join threshold (merging never asks less than joining) and embedder."""
-        return cls(threshold=threshold, merge_threshold=max(threshold, cls.merge_threshold), embedder=embedder)
+        return cls(threshold=threshold, merge_threshold=max(threshold, cls.merge_threshold),
+                   embedder=embedder or cls.embedder)
 
 
 # --------------------------------------------------------------------------- linker
@@ -730,12 +731,12 @@ class StoryClusterer:
     # --- persistence ------------------------------------------------------------
 
     def _check_store_embedder(self) -> None:
-        row = self.store.db.execute("SELECT value FROM meta WHERE key = 'cluster_embedder'").fetchone()
-        if row is None:
+        made_with = _embedder_meta(self.store)
+        if made_with is None:
             with self.store.transaction() as db:
                 db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('cluster_embedder', ?)", (self.embedder.name,))
-        elif row[0] != self.embedder.name:
-            raise ClusterError(f"{self.store.path}: its stories were made with the {row[0]} embedder, "
+        elif made_with != self.embedder.name:
+            raise ClusterError(f"{self.store.path}: its stories were made with the {made_with} embedder, "
                                f"not {self.embedder.name}; use a new store or the same embedder")
 
     @property
@@ -1390,17 +1391,23 @@ def cluster_articles(articles: Iterable[Article], store_dir=None, config: Cluste
             return StoryClusterer(store, config).add(articles, progress=progress, workers=workers)
 
 
+def _embedder_meta(store) -> str | None:
+    """The name of the vectors a store's stories were made with (the embedder's ``name``), as recorded."""
+    row = store.db.execute("SELECT value FROM meta WHERE key = 'cluster_embedder'").fetchone()
+    return row[0] if row else None
+
+
 def store_embedder(store) -> str | None:
     """The embedder (as :func:`~samestory.embed.get_embedder` names it) a store's stories were made with; None for
     a store without stories. A clusterer opened on the store must use it (:class:`ClusterConfig` ``embedder``)."""
     from .embed import embedder_key
 
-    row = store.db.execute("SELECT value FROM meta WHERE key = 'cluster_embedder'").fetchone()
-    if row is None:
+    made_with = _embedder_meta(store)
+    if made_with is None:
         return None
-    key = embedder_key(row[0])
+    key = embedder_key(made_with)
     if key is None:
-        raise ClusterError(f"{store.path}: its stories were made with the {row[0]} embedder, which this samestory "
+        raise ClusterError(f"{store.path}: its stories were made with the {made_with} embedder, which this samestory "
                            "does not have")
     return key
 
