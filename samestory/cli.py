@@ -21,7 +21,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from . import __version__
 from .article import Article
 from .cli_options import (
-    _INPUTS, _OUTPUT, _FORMAT, _MAX_BYTES, _DOC_TIMEOUT, _QUIET, _CLEAN_FIRST, _JACCARD, _CONTAINMENT, _THRESHOLD,
+    _INPUTS, _OUTPUT, _FORMAT, _MAX_BYTES, _DOC_TIMEOUT, _QUIET, _CLEAN_FIRST, _JACCARD, _CONTAINMENT, _THRESHOLD, _EMBEDDER,
 )
 from .errors import InputError, SamestoryError, UsageError
 from .ingest import FORMATS, Limits, expand_paths, iter_input
@@ -393,7 +393,7 @@ def cluster(
     max_mb: float = _MAX_BYTES,
     doc_timeout: float = _DOC_TIMEOUT,
     workers: Optional[int] = typer.Option(None, "--workers", min=0, help="Processes that analyse articles ahead of the linking (default: one if there is a second core); 0 = none. Inputs under 2,000 articles use none. Same stories either way."),
-    embedder: Optional[str] = typer.Option(None, "--embedder", metavar="NAME", help="Article vectors: static (default; fast, English word vectors) or use (multilingual USE: links the same story across languages, about 55 articles/s on 2 cores). A store keeps the one it was made with (the default for it)."),
+    embedder: Optional[str] = _EMBEDDER,
     quiet: bool = _QUIET,
 ) -> None:
     """Group articles into stories: the same event, told by many outlets, across its days.
@@ -404,12 +404,9 @@ def cluster(
     article). With --store the stories persist and later runs join them.
     """
     from .cluster import ClusterConfig, ClusterError, StoryClusterer, store_embedder
-    from .embed import EMBEDDER_NAMES
     from .output import open_writer
     from .store import Store, StoreError
 
-    if embedder is not None and embedder not in EMBEDDER_NAMES:
-        raise typer.BadParameter(f"{embedder!r} is not one of {', '.join(EMBEDDER_NAMES)}", param_hint="--embedder")
     fmt = _check_format(format)
     limits = _limits(max_mb, doc_timeout)
     paths = _expand(inputs)

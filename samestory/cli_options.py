@@ -26,3 +26,17 @@ _CLEAN_FIRST = typer.Option(True, "--clean/--no-clean", help="Clean the articles
 _JACCARD = typer.Option(0.30, "--jaccard", min=0.01, max=1.0, help="Exact shingle Jaccard at or above which two articles are near-copies.")
 _CONTAINMENT = typer.Option(0.80, "--containment", min=0.01, max=1.0, help="Share of the shorter article's shingles found in the longer one that makes it a cut-down copy.")
 _THRESHOLD = typer.Option(0.5, "--threshold", min=0.01, max=0.99, help="Link probability at or above which an article joins a story (higher: more, smaller stories).")
+
+
+def _embedder_name(value: str | None) -> str | None:
+    from .embed import EMBEDDER_NAMES
+
+    if value is not None and value not in EMBEDDER_NAMES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(EMBEDDER_NAMES)}")
+    return value
+
+
+_EMBEDDER = typer.Option(
+    None, "--embedder", metavar="NAME", callback=_embedder_name,
+    help="Article vectors the stories are made on: static (default; fast, English word vectors) or use (multilingual USE: "
+         "links the same story across languages, about 55 articles/s on 2 cores). A store keeps the one it was made with.")

@@ -22,7 +22,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli_options import _CLEAN_FIRST, _CONTAINMENT, _DOC_TIMEOUT, _FORMAT, _JACCARD, _MAX_BYTES, _OUTPUT, _THRESHOLD
+from .cli_options import _CLEAN_FIRST, _CONTAINMENT, _DOC_TIMEOUT, _EMBEDDER, _FORMAT, _JACCARD, _MAX_BYTES, _OUTPUT, _THRESHOLD
 
 spark_app = typer.Typer(
     name="spark",
@@ -177,6 +177,7 @@ def cluster(
     output: Optional[str] = _OUTPUT,
     master: Optional[str] = _MASTER,
     threshold: float = _THRESHOLD,
+    embedder: Optional[str] = _EMBEDDER,
     clean_first: bool = _CLEAN_FIRST,
     format: str = _FORMAT,
     max_mb: float = _MAX_BYTES,
@@ -215,7 +216,7 @@ def cluster(
     from .spark import spark_cluster
 
     _maybe_submit(ctx, master, conf, print_submit, submit, env_archive)
-    config = ClusterConfig.for_threshold(threshold)
+    config = ClusterConfig.for_threshold(threshold, embedder)
     _run(inputs, output, master, format, max_mb, doc_timeout, quiet, rejects, conf,
          lambda spark, paths, fmt, limits, say: spark_cluster(spark, paths, fmt, limits, config, clean_first=clean_first, progress=say,
                                                               partitions=partitions, warmup_days=warmup_days, merge=merge),

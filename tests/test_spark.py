@@ -271,6 +271,8 @@ def test_spark_usage_errors_exit_2(tmp_path):
     assert code == 2
     code, _, _ = _run(["spark", "dedup", str(tmp_path), "-o", str(tmp_path / "x.txt")])
     assert code == 2
+    code, _, err = _run(["spark", "cluster", "--embedder", "nope", str(tmp_path), "-o", str(tmp_path / "x.jsonl")])
+    assert code == 2 and "not one of" in err
 
 
 def test_vectors_cross_arrow_unchanged():
