@@ -269,6 +269,19 @@ def test_cluster_on_the_multilingual_embedder_and_a_store_keeps_it(examples, tmp
     assert runner.invoke(app, ["remove", "--store", str(store), first["id"]]).exit_code == 0  # on the store's embedder too
 
 
+def test_cluster_suggests_the_multilingual_vectors_for_a_feed_mostly_not_in_english(tmp_path):
+    from test_cluster import SPANISH
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"id": f"{k}-{i}", "title": t, "text": x, "date": f"2024-03-1{i}", "lang": "es"}) + "\n"
+                            for i in range(2) for k, (t, x) in SPANISH.items()), encoding="utf-8")
+    result = runner.invoke(app, ["cluster", str(feed), "-o", str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "12 of 12 articles are not in English" in result.output and "--embedder use" in result.output
+    quiet = runner.invoke(app, ["cluster", str(feed), "-o", str(tmp_path / "out.jsonl"), "-q"])
+    assert quiet.exit_code == 0 and "--embedder use" not in quiet.output
+
+
 def test_stories_needs_an_existing_store(tmp_path):
     result = runner.invoke(app, ["stories", "--store", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "no samestory store here" in result.output
