@@ -398,8 +398,9 @@ def cluster(
 ) -> None:
     """Group articles into stories: the same event, told by many outlets, across its days.
 
-    Articles are taken in date order (ones without a date where they arrive)
-    and each joins the story it most probably belongs to, or starts one.
+    Articles are taken in date order (ones without a usable date, or dated
+    more than two days ahead, where they arrive: a note on standard error says
+    which) and each joins the story it most probably belongs to, or starts one.
     Writes one row per article: id and story (the id of the story's first
     article). With --store the stories persist and later runs join them.
     """
@@ -419,13 +420,15 @@ def cluster(
             with tempfile.TemporaryDirectory(prefix="samestory-cluster-") as tmp:
                 with Store(store if store is not None else Path(tmp) / "store") as st:
                     config = ClusterConfig.for_threshold(threshold, embedder or store_embedder(st))
-                    rows = StoryClusterer(st, config).add(articles, workers=workers,
-                                                          progress=reporter.phase("clustering", len(articles)))
+                    clusterer = StoryClusterer(st, config)
+                    rows = clusterer.add(articles, workers=workers, progress=reporter.phase("clustering", len(articles)))
         except (StoreError, ClusterError) as exc:
             reporter.error(str(exc))
             raise typer.Exit(1) from None
         for article_id, story in rows:
             writer.write({"id": article_id, "story": story})
+    if clusterer.placed_by_arrival and not quiet:
+        _err.print(f"samestory: note: {_placed_by_arrival_note(clusterer.placed_by_arrival, len(articles))}", markup=False)
     other = sum(1 for a in articles if a.lang and a.lang != "en")
     if config.embedder == "static" and not quiet and other >= max(10, 0.3 * len(articles)):
         _err.print(f"samestory: note: {other} of {len(articles)} articles are not in English; the default vectors "
@@ -433,6 +436,23 @@ def cluster(
                    "(about 55 articles/s)", markup=False)
     reporter.summary(writer.count, output)
     raise typer.Exit(1 if reporter.errors else 0)
+
+
+def _shown_id(article_id: str) -> str:
+    """An article id for a message, quoted; one over 200 characters (a whole line read as an id) shortened."""
+    if len(article_id) <= 200:
+        return repr(article_id)
+    return f"{article_id[:200]!r}... ({len(article_id):,} characters)"
+
+
+def _placed_by_arrival_note(placed: dict[str, str], total: int) -> str:
+    """What ``cluster`` says of the articles it placed by arrival instead of by date (the issue's "said so")."""
+    from collections import Counter
+
+    why = ", ".join(f"{n} with {reason}" for reason, n in Counter(placed.values()).most_common())
+    ids = ", ".join(_shown_id(i) for i in list(placed)[:3]) + (", ..." if len(placed) > 3 else "")
+    return (f"{len(placed)} of {total} articles were placed where they arrived, on the latest day seen, not by their "
+            f"date ({why}); a store marks them date_assumed: {ids}")
 
 
 @app.command(epilog="Example:\n\n  samestory stories --store news.store -o stories.csv")
@@ -527,8 +547,7 @@ def remove(
         raise typer.Exit(1) from None
     unknown = [i for i in dict.fromkeys(ids) if i not in removed]
     for article_id in unknown:
-        shown = article_id if len(article_id) <= 200 else f"{article_id[:200]}... ({len(article_id):,} characters)"
-        _err.print(f"samestory: error: {store}: no article {shown!r}", markup=False)
+        _err.print(f"samestory: error: {store}: no article {_shown_id(article_id)}", markup=False)
     _err.print(f"samestory: removed {len(removed)} article{'s' if len(removed) != 1 else ''} from {store}", markup=False)
     raise typer.Exit(1 if unknown else 0)
 

@@ -240,18 +240,32 @@ class StreamArticle:
     vectors: object  # samestory.embed.ArticleVectors
 
 
+def _day_or_problem(date: str | None, today: dt.date | None = None) -> tuple[int | None, str | None]:
+    """(day number, None) for a usable date; (None, why not) otherwise."""
+    if date is None or not str(date).strip():
+        return None, "no date"
+    iso = to_iso(date)  # None also for years outside 1900-2099, which to_iso takes for parse accidents
+    try:
+        day = dt.date.fromisoformat((iso or str(date).strip())[:10])
+    except ValueError:
+        return None, "an unreadable date"
+    today = today or dt.date.today()
+    if day > today + dt.timedelta(days=FUTURE_SLACK_DAYS):
+        return None, f"a date more than {FUTURE_SLACK_DAYS} days ahead"
+    if iso is None:
+        return None, "an unreadable date"
+    return day.toordinal(), None
+
+
 def article_day(date: str | None, today: dt.date | None = None) -> int | None:
     """The proleptic day number of an ISO date; None when unknown or implausibly in the future."""
-    iso = to_iso(date) if date else None
-    if not iso:
-        return None
-    try:
-        day = dt.date.fromisoformat(iso[:10])
-    except ValueError:
-        return None
-    if day > (today or dt.date.today()) + dt.timedelta(days=FUTURE_SLACK_DAYS):
-        return None
-    return day.toordinal()
+    return _day_or_problem(date, today)[0]
+
+
+def date_problem(date: str | None, today: dt.date | None = None) -> str | None:
+    """Why a date is not used to place an article ("no date", "an unreadable date", "a date more than 2 days
+    ahead"), so that it is placed by arrival; None when it is used."""
+    return _day_or_problem(date, today)[1]
 
 
 def iso_day(day: int) -> str:
@@ -707,6 +721,8 @@ class StoryClusterer:
         self._check_store_embedder()
         self.embeddings = EmbeddingCache(max_items=cache_articles)
         self._cache_articles = cache_articles
+        #: Articles of the last :meth:`add` placed by arrival, not by their date: id -> why (see :func:`date_problem`).
+        self.placed_by_arrival: dict[str, str] = {}
         self._empty()
         self._load()
 
@@ -1089,7 +1105,9 @@ class StoryClusterer:
         Articles are processed in date order (ties in input order). One
         without a usable date (missing, unparseable, or more than two days in
         the future) is placed by arrival: on the latest day seen so far, and
-        marked ``date_assumed``. An article already in the store keeps its
+        marked ``date_assumed``; after the call :attr:`placed_by_arrival` maps the
+        ids of this call's articles placed so to why (:func:`date_problem`), for
+        the caller to say so. An article already in the store keeps its
         story (ingest is idempotent). Each ``batch`` of articles is one
         transaction: a crash loses at most the batch being written, never
         an earlier one, and a rerun resumes where it stopped. ``workers``:
@@ -1100,13 +1118,16 @@ class StoryClusterer:
         """
         given = list(articles)
         order = [article.ensure_id() for article in given]
+        self.placed_by_arrival = {}
         self._sync()
         # already clustered (a rerun, or one resuming after a crash): their stories, without analysing them again
         results: dict[str, str] = self._stored_stories(order)
-        pending = []
+        pending, placed = [], {}
         for pos, article in enumerate(given):
             if article.id not in results:
-                day = article_day(article.date)
+                day, problem = _day_or_problem(article.date)
+                if problem is not None:
+                    placed.setdefault(article.id, problem)
                 pending.append(((day if day is not None else math.inf, pos), article, day))
         pending.sort(key=lambda x: x[0])
         if progress is not None and len(pending) < len(given):
@@ -1117,6 +1138,7 @@ class StoryClusterer:
         if pending:
             self._archive.save(self.index_path, self._stamp())
         self._merge_name_log()
+        self.placed_by_arrival = placed
         return [(aid, results[aid]) for aid in order]
 
     def _link_batches(self, chunks: list[list[tuple]], workers: int | None, results: dict[str, str],
@@ -1440,6 +1462,7 @@ __all__ = [
     "StoryClusterer",
     "article_day",
     "analyse_texts",
+    "date_problem",
     "cluster_articles",
     "link_feature_names",
     "linker_path",

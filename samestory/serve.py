@@ -526,12 +526,15 @@ def _add(state: _State, items: list, clean: bool):
         raise ApiError(422 if errors else 400, "no article could be read" + (": " + "; ".join(errors[:20]) if errors else ""))
     with state.lock:
         try:
-            rows = state.clusterer().add(articles, workers=0)  # no worker processes inside the service
+            clusterer = state.clusterer()
+            rows = clusterer.add(articles, workers=0)  # no worker processes inside the service
         except (StoreError, ClusterError) as exc:
             raise ApiError(503, f"the store cannot take the articles now: {exc}") from None
+        placed = clusterer.placed_by_arrival
     titles = {a.id: a.title for a in articles}
-    return {"added": len(rows), "articles": [{"id": aid, "story": sid, "title": titles.get(aid)} for aid, sid in rows],
-            "errors": errors}
+    return {"added": len(rows), "errors": errors,
+            "articles": [{"id": aid, "story": sid, "title": titles.get(aid), "placed_by_arrival": placed.get(aid)}
+                         for aid, sid in rows]}
 
 
 def _remove(state: _State, article_id: str) -> dict:

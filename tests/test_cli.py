@@ -282,6 +282,18 @@ def test_cluster_suggests_the_multilingual_vectors_for_a_feed_mostly_not_in_engl
     assert quiet.exit_code == 0 and "--embedder use" not in quiet.output
 
 
+def test_cluster_says_which_articles_it_placed_by_arrival(examples, tmp_path):
+    """Outlet b's page has no date: cluster places it where it arrives and says so (not with -q)."""
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["cluster", *map(str, examples), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 of 2 articles were placed where they arrived" in result.output and "1 with no date" in result.output
+    a_id, b_id = (json.loads(line)["id"] for line in out.read_text().splitlines())  # input order: outlet a, then b
+    assert b_id in result.output and a_id not in result.output
+    quiet = runner.invoke(app, ["cluster", *map(str, examples), "-o", str(out), "-q"])
+    assert quiet.exit_code == 0 and "placed where they arrived" not in quiet.output
+
+
 def test_stories_needs_an_existing_store(tmp_path):
     result = runner.invoke(app, ["stories", "--store", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "no samestory store here" in result.output

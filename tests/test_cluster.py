@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from samestory.article import Article
-from samestory.cluster import ClusterConfig, ClusterError, Linker, StoryClusterer, article_day, cluster_articles, load_linker
+from samestory.cluster import (ClusterConfig, ClusterError, Linker, StoryClusterer, article_day, cluster_articles, date_problem,
+                               load_linker)
 from samestory.store import Store
 from samestory.stories import story_rows
 
@@ -121,6 +122,27 @@ def test_articles_without_dates_are_placed_by_arrival_and_future_dates_are_distr
         days = dict(store.db.execute("SELECT a.id, m.day FROM story_members m JOIN articles a USING (seq)").fetchall())
     assert rows == {"a": 0, "b": 1, "x": 1}
     assert days["b"] == days["x"] == article_day("2024-03-14")
+
+
+def test_why_a_date_is_not_used_is_said():
+    """``date_problem``: the reason ``add`` records in ``placed_by_arrival`` (and ``cluster`` prints)."""
+    today = dt.date(2024, 3, 20)
+    assert date_problem("2024-03-21", today) is None and date_problem("2024-03-19T23:59:00Z", today) is None
+    assert date_problem(None, today) == date_problem("  ", today) == "no date"
+    assert date_problem("not a date", today) == date_problem("2024-02-30", today) == "an unreadable date"
+    assert date_problem("1850-01-01", today) == "an unreadable date"  # before 1900: a parse accident
+    assert date_problem("2024-03-23", today) == date_problem("2999-01-01", today) == "a date more than 2 days ahead"
+
+
+def test_add_tells_which_articles_it_placed_by_arrival(tmp_path):
+    with Store(tmp_path / "s") as store:
+        c = StoryClusterer(store)
+        assert c.placed_by_arrival == {}
+        c.add([art("a", BRIDGE_A, "2024-03-14"), art("b", BRIDGE_B, None), art("x", FIRE, "2999-01-01"),
+               art("y", (FIRE[0], FIRE[1] + " Again."), "yesterday-ish")])
+        assert c.placed_by_arrival == {"b": "no date", "x": "a date more than 2 days ahead", "y": "an unreadable date"}
+        c.add([art("b", BRIDGE_B, None), art("c", BRIDGE_A, "2024-03-15")])  # b is stored: not placed again
+        assert c.placed_by_arrival == {}
 
 
 def test_converging_stories_are_merged(tmp_path):

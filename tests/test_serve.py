@@ -34,6 +34,8 @@ def test_health(client):
 def test_upload_clusters_the_two_examples_into_one_story(client):
     rows = client.added["articles"]
     assert len(rows) == 2 and rows[0]["story"] == rows[1]["story"]
+    # outlet b's page gives no date: the answer says it was placed where it arrived, and why
+    assert [r["placed_by_arrival"] for r in rows] == [None, "no date"]
 
 
 def test_post_json_records_and_idempotence(client):
