@@ -23,7 +23,7 @@ from .article import Article
 from .cli_options import (
     _INPUTS, _OUTPUT, _FORMAT, _MAX_BYTES, _DOC_TIMEOUT, _QUIET, _CLEAN_FIRST, _JACCARD, _CONTAINMENT, _THRESHOLD, _EMBEDDER,
 )
-from .errors import InputError, SamestoryError, UsageError
+from .errors import InputError, SamestoryError, UsageError, quoted
 from .ingest import FORMATS, Limits, expand_paths, iter_input
 from .ingest.source import MiB
 from .timeout import DEFAULT_SECONDS
@@ -404,7 +404,9 @@ def cluster(
     Writes one row per article: id and story (the id of the story's first
     article). With --store the stories persist and later runs join them.
     """
-    from .cluster import ClusterConfig, ClusterError, StoryClusterer, store_embedder
+    from collections import Counter
+
+    from .cluster import ClusterConfig, ClusterError, StoryClusterer, placed_by_arrival_note, store_embedder
     from .output import open_writer
     from .store import Store, StoreError
 
@@ -428,7 +430,9 @@ def cluster(
         for article_id, story in rows:
             writer.write({"id": article_id, "story": story})
     if clusterer.placed_by_arrival and not quiet:
-        _err.print(f"samestory: note: {_placed_by_arrival_note(clusterer.placed_by_arrival, len(articles))}", markup=False)
+        placed = clusterer.placed_by_arrival
+        _err.print(f"samestory: note: {placed_by_arrival_note(Counter(placed.values()), len(articles), list(placed)[:3])}",
+                   markup=False)
     other = sum(1 for a in articles if a.lang and a.lang != "en")
     if config.embedder == "static" and not quiet and other >= max(10, 0.3 * len(articles)):
         _err.print(f"samestory: note: {other} of {len(articles)} articles are not in English; the default vectors "
@@ -436,23 +440,6 @@ def cluster(
                    "(about 55 articles/s)", markup=False)
     reporter.summary(writer.count, output)
     raise typer.Exit(1 if reporter.errors else 0)
-
-
-def _shown_id(article_id: str) -> str:
-    """An article id for a message, quoted; one over 200 characters (a whole line read as an id) shortened."""
-    if len(article_id) <= 200:
-        return repr(article_id)
-    return f"{article_id[:200]!r}... ({len(article_id):,} characters)"
-
-
-def _placed_by_arrival_note(placed: dict[str, str], total: int) -> str:
-    """What ``cluster`` says of the articles it placed by arrival instead of by date (the issue's "said so")."""
-    from collections import Counter
-
-    why = ", ".join(f"{n} with {reason}" for reason, n in Counter(placed.values()).most_common())
-    ids = ", ".join(_shown_id(i) for i in list(placed)[:3]) + (", ..." if len(placed) > 3 else "")
-    return (f"{len(placed)} of {total} articles were placed where they arrived, on the latest day seen, not by their "
-            f"date ({why}); a store marks them date_assumed: {ids}")
 
 
 @app.command(epilog="Example:\n\n  samestory stories --store news.store -o stories.csv")
@@ -547,7 +534,7 @@ def remove(
         raise typer.Exit(1) from None
     unknown = [i for i in dict.fromkeys(ids) if i not in removed]
     for article_id in unknown:
-        _err.print(f"samestory: error: {store}: no article {_shown_id(article_id)}", markup=False)
+        _err.print(f"samestory: error: {store}: no article {quoted(article_id)}", markup=False)
     _err.print(f"samestory: removed {len(removed)} article{'s' if len(removed) != 1 else ''} from {store}", markup=False)
     raise typer.Exit(1 if unknown else 0)
 

@@ -44,7 +44,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -266,6 +266,18 @@ def date_problem(date: str | None, today: dt.date | None = None) -> str | None:
     """Why a date is not used to place an article ("no date", "an unreadable date", "a date more than 2 days
     ahead"), so that it is placed by arrival; None when it is used."""
     return _day_or_problem(date, today)[1]
+
+
+def placed_by_arrival_note(reasons: Mapping[str, int], total: int, examples: Sequence[str] = ()) -> str:
+    """What ``cluster`` (local or on Spark) says of the articles it placed by arrival instead of by their date:
+    how many of ``total``, ``reasons`` counted (:func:`date_problem`), a few ``examples`` of their ids."""
+    from .errors import quoted
+
+    n = sum(reasons.values())
+    why = ", ".join(f"{k} with {reason}" for reason, k in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+    shown = ", ".join(quoted(i) for i in examples) + (", ..." if n > len(examples) else "")
+    return (f"{n} of {total} articles were placed where they arrived, on the latest day seen, not by their date ({why}); "
+            f"a store marks them date_assumed" + (f": {shown}" if examples else ""))
 
 
 def iso_day(day: int) -> str:
@@ -1463,6 +1475,7 @@ __all__ = [
     "article_day",
     "analyse_texts",
     "date_problem",
+    "placed_by_arrival_note",
     "cluster_articles",
     "link_feature_names",
     "linker_path",

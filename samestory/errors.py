@@ -8,6 +8,14 @@ batch can report it on one line and carry on with the other records.
 from __future__ import annotations
 
 
+def quoted(value: str, limit: int = 200) -> str:
+    """A value (an article id, a name) for a message: quoted, and cut after ``limit`` characters with its length
+    said, so a whole 100 MB line read as an id does not become a 100 MB message."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value):,} characters)"
+
+
 class SamestoryError(Exception):
     """Base class of every error samestory raises deliberately."""
 

@@ -961,7 +961,9 @@ def spark_cluster(spark, paths: list[str], fmt: str = "auto", limits: Limits = D
     ones on the driver: it scales, but the stories only agree with the one-pass
     run's (see the README's figures).
     """
-    from .cluster import ClusterConfig
+    from collections import Counter
+
+    from .cluster import ClusterConfig, placed_by_arrival_note
 
     config = config or ClusterConfig()
     if partitions < 0:
@@ -983,13 +985,16 @@ def spark_cluster(spark, paths: list[str], fmt: str = "auto", limits: Limits = D
     if progress:
         progress(f"{stats.articles} articles read, cleaned and embedded, {len(errors)} input errors; linking stories in date order")
     t1 = time.perf_counter()
-    rows = _link_on_driver([(a, _vectors_from_row(vectors[o])) for o, a in done], config)
+    rows, placed = _link_on_driver([(a, _vectors_from_row(vectors[o])) for o, a in done], config)
     stats.seconds["link (driver)"] = time.perf_counter() - t1
+    if progress and placed:
+        progress("note: " + placed_by_arrival_note(Counter(placed.values()), len(done), list(placed)[:3]))
     return rows, errors
 
 
-def _link_on_driver(done: list, config) -> list[tuple[str, str]]:
-    """The one-pass linking of ``(Article, vectors)`` in input order, as ``samestory cluster`` runs it."""
+def _link_on_driver(done: list, config) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The one-pass linking of ``(Article, vectors)`` in input order, as ``samestory cluster`` runs it: its rows, and
+    the articles it placed by arrival (``StoryClusterer.placed_by_arrival``)."""
     from .cluster import StoryClusterer
     from .embed import EmbeddingCache
     from .store import Store
@@ -999,7 +1004,8 @@ def _link_on_driver(done: list, config) -> list[tuple[str, str]]:
             clusterer = StoryClusterer(store, config, cache_articles=max(50_000, len(done)))
             for article, vec in done:
                 clusterer.embeddings.put(EmbeddingCache.key(clusterer.embedder, article.title or "", article.text or ""), vec)
-            return clusterer.add([a for a, _ in done])
+            rows = clusterer.add([a for a, _ in done])
+            return rows, clusterer.placed_by_arrival
 
 
 def _range_task(config):
@@ -1022,16 +1028,27 @@ def _range_task(config):
 def _cluster_ranges(spark, articles, config, partitions: int, warmup_days: int | None, merge: bool, stats: SparkStats,
                     progress: Progress | None, t0: float, n_errors: int) -> list[tuple[str, str]]:
     """:func:`spark_cluster` cut into time ranges: plan, cluster each range in a task, stitch, merge."""
+    import math
+    from collections import Counter
+
+    from .cluster import date_problem, placed_by_arrival_note
     from .spark_stories import WARMUP_DAYS, RangeRow, owners, plan_ranges, relink, sort_key, stitch
 
     warmup = max(config.recent_days, WARMUP_DAYS if warmup_days is None else warmup_days)
     keyed = articles.map(lambda oa: (sort_key(oa[1], oa[0]), oa[0], oa[1])).persist(_cache_level())
-    day_counts = keyed.map(lambda k: k[0][0]).countByValue()
+    # articles per day, and why the undated ones (day inf, placed by arrival) have no usable date
+    counted = keyed.map(lambda k: (k[0][0], date_problem(k[2].date) if k[0][0] == math.inf else None)).countByValue()
+    day_counts: Counter = Counter()
+    for (day, _), n in counted.items():
+        day_counts[day] += n
     starts = plan_ranges(day_counts, partitions)
     stats.articles = sum(day_counts.values())
     if progress:
         progress(f"{stats.articles} articles read and cleaned, {n_errors} input errors; clustering {len(starts)} time "
                  f"range{'s' if len(starts) != 1 else ''} with {warmup} warm-up days")
+        reasons = {why: n for (day, why), n in counted.items() if why is not None}
+        if reasons:
+            progress("note: " + placed_by_arrival_note(reasons, stats.articles))
     n = len(starts)
     routed = keyed.flatMap(lambda k: [(r, (k[0], own[0], k[2])) for own in [owners(k[0], starts, warmup)] for r in own])
     raw = routed.partitionBy(n, lambda r: r).mapPartitions(_range_task(config)).collect()

@@ -167,9 +167,12 @@ def test_spark_cluster_gives_the_local_rows(spark, tmp_path):
         records.append(rec)
     _write_jsonl(tmp_path / "stream.jsonl", records, bad_lines=[(5, "[1, 2]")])
     code_local, _, err_local = _run(["cluster", str(tmp_path / "stream.jsonl"), "-o", str(tmp_path / "local.csv"), "-q"])
-    code_spark, _, err_spark = _run(["spark", "cluster", str(tmp_path / "stream.jsonl"), "-o", str(tmp_path / "spark.csv"), "-q",
+    code_spark, _, err_spark = _run(["spark", "cluster", str(tmp_path / "stream.jsonl"), "-o", str(tmp_path / "spark.csv"),
                                      "--rejects", str(tmp_path / "rejects.parquet")])
     assert code_local == code_spark == 1
+    undated = [r["id"] for r in records if "date" not in r]
+    assert undated and f"note: {len(undated)} of 24 articles were placed where they arrived" in err_spark
+    assert f"({len(undated)} with no date)" in err_spark and repr(undated[0]) in err_spark
     local = read_rows(tmp_path / "local.csv")
     assert read_rows(tmp_path / "spark.csv") == local
     assert len(local) == 24 and 2 <= len({r["story"] for r in local}) < 24
@@ -349,6 +352,7 @@ def test_spark_cluster_in_time_ranges(spark, tmp_path):
                          "--partitions", "3", "--warmup-days", "3", "--merge"])
     assert code == code_local == 0, err
     assert "clustering 3 time ranges with 3 warm-up days" in err and "merge: " in err
+    assert "note: 1 of 24 articles were placed where they arrived" in err and "(1 with no date)" in err
     assert read_rows(tmp_path / "spark.csv") == read_rows(tmp_path / "local.csv")
 
 
