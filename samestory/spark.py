@@ -1039,14 +1039,14 @@ def _cluster_ranges(spark, articles, config, partitions: int, warmup_days: int |
     # articles per day, and why the undated ones (day inf, placed by arrival) have no usable date
     counted = keyed.map(lambda k: (k[0][0], date_problem(k[2].date) if k[0][0] == math.inf else None)).countByValue()
     day_counts: Counter = Counter()
-    for (day, _), n in counted.items():
-        day_counts[day] += n
+    for (day, _), count in counted.items():
+        day_counts[day] += count
     starts = plan_ranges(day_counts, partitions)
     stats.articles = sum(day_counts.values())
     if progress:
         progress(f"{stats.articles} articles read and cleaned, {n_errors} input errors; clustering {len(starts)} time "
                  f"range{'s' if len(starts) != 1 else ''} with {warmup} warm-up days")
-        reasons = {why: n for (day, why), n in counted.items() if why is not None}
+        reasons = {why: count for (_, why), count in counted.items() if why is not None}
         if reasons:
             progress("note: " + placed_by_arrival_note(reasons, stats.articles))
     n = len(starts)
